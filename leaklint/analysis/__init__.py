@@ -1,0 +1,57 @@
+"""Facts about one module that every rule shares, each computed once, on demand.
+
+Rules never walk the tree or keep books of their own: they ask a
+:class:`FileFacts` what a call creates, where its handle goes and whether a loop
+can stop.  A fix here helps every rule.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Dict, FrozenSet, Optional
+
+import libcst as cst
+
+from leaklint.analysis.creations import Creation, Creations
+from leaklint.analysis.handles import Handle
+from leaklint.analysis.names import ImportTable
+from leaklint.analysis.tree import SyntaxTree, is_async, is_generator
+from leaklint.analysis.workers import daemon_only_targets
+
+
+
+class FileFacts:
+    def __init__(self, tree: SyntaxTree):
+        self.tree = tree
+        self._handles: Dict[cst.Call, Handle] = {}
+
+    @cached_property
+    def imports(self) -> ImportTable:
+        return ImportTable(self.tree)
+
+    @cached_property
+    def creations(self) -> Creations:
+        return Creations(self.tree, self.imports)
+
+    def creation_of(self, call: cst.Call) -> Optional[Creation]:
+        return self.creations.creation_of(call)
+
+    def handle(self, call: cst.Call) -> Handle:
+        handle = self._handles.get(call)
+        if handle is None:
+            handle = self._handles[call] = Handle(self.tree, call)
+        return handle
+
+    @cached_property
+    def daemon_only_targets(self) -> FrozenSet[str]:
+        """Functions this module runs only as the target of daemon threads."""
+        return frozenset(daemon_only_targets(self.tree, self.creations, self.handle))
+
+    def enclosing_function(self, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
+        return self.tree.enclosing_function(node)
+
+    def in_coroutine(self, node: cst.CSTNode) -> bool:
+        return is_async(self.tree.enclosing_function(node))
+
+    def in_generator(self, node: cst.CSTNode) -> bool:
+        return is_generator(self.tree.enclosing_function(node))

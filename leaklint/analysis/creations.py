@@ -1,0 +1,168 @@
+"""What a call creates: the one table of constructors every rule reads.
+
+``creation_of(call)`` answers "does this call make a task, a thread, an executor,
+a child process or a queue?", seeing through import aliases, event-loop methods
+and subclasses of ``Thread``/``Process`` defined in the same module.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, NamedTuple, Optional, Set
+
+import libcst as cst
+
+from leaklint.analysis.names import ImportTable
+from leaklint.analysis.tree import SyntaxTree
+
+TASK = "task"
+WORKER = "worker"  # a thread or a process: started, then joined
+EXECUTOR = "executor"  # concurrent.futures: shut down
+POOL = "pool"  # multiprocessing pools: closed or terminated
+CHILD_PROCESS = "child process"  # subprocess.Popen: waited
+QUEUE = "queue"
+
+_CONSTRUCTORS: Dict[str, str] = {
+    "asyncio.create_task": TASK,
+    "asyncio.ensure_future": TASK,
+    "asyncio.tasks.create_task": TASK,
+    "asyncio.tasks.ensure_future": TASK,
+    "threading.Thread": WORKER,
+    "multiprocessing.Process": WORKER,
+    "multiprocessing.context.Process": WORKER,
+    "concurrent.futures.ThreadPoolExecutor": EXECUTOR,
+    "concurrent.futures.ProcessPoolExecutor": EXECUTOR,
+    "concurrent.futures.InterpreterPoolExecutor": EXECUTOR,
+    "concurrent.futures.thread.ThreadPoolExecutor": EXECUTOR,
+    "concurrent.futures.process.ProcessPoolExecutor": EXECUTOR,
+    "multiprocessing.Pool": POOL,
+    "multiprocessing.pool.Pool": POOL,
+    "multiprocessing.pool.ThreadPool": POOL,
+    "multiprocessing.dummy.Pool": POOL,
+    "subprocess.Popen": CHILD_PROCESS,
+}
+
+# Queues, with whether they count unfinished tasks (have join() and task_done()).
+_QUEUES: Dict[str, bool] = {
+    "queue.Queue": True,
+    "queue.LifoQueue": True,
+    "queue.PriorityQueue": True,
+    "queue.SimpleQueue": False,
+    "asyncio.Queue": True,
+    "asyncio.LifoQueue": True,
+    "asyncio.PriorityQueue": True,
+    "asyncio.queues.Queue": True,
+    "multiprocessing.Queue": False,
+    "multiprocessing.JoinableQueue": True,
+    "multiprocessing.SimpleQueue": False,
+}
+
+_LOOP_FACTORIES = ("asyncio.get_event_loop", "asyncio.get_running_loop", "asyncio.new_event_loop")
+_LOOP_NAMES = frozenset({"loop", "_loop", "event_loop"})
+_LOOP_METHODS = frozenset({"create_task", "run_in_executor"})
+_WORKER_BASES = frozenset(name for name, kind in _CONSTRUCTORS.items() if kind == WORKER)
+
+MODULES = ("asyncio", "threading", "multiprocessing", "concurrent", "subprocess", "queue")
+
+
+class Creation(NamedTuple):
+    kind: str
+    name: str  # what was called, for messages: "asyncio.create_task", "Worker"
+    class_def: Optional[cst.ClassDef] = None  # a Thread/Process subclass of this module
+    joinable: bool = False  # for queues: join() waits for task_done()
+
+
+class Creations:
+    def __init__(self, tree: SyntaxTree, imports: ImportTable):
+        self._tree = tree
+        self._imports = imports
+        self._cache: Dict[cst.Call, Optional[Creation]] = {}
+        self.worker_classes: Dict[str, cst.ClassDef] = self._find_worker_classes()
+
+    def creation_of(self, call: cst.Call) -> Optional[Creation]:
+        if call not in self._cache:
+            self._cache[call] = self._creation_of(call)
+        return self._cache[call]
+
+    def _creation_of(self, call: cst.Call) -> Optional[Creation]:
+        func = call.func
+        for name in self._imports.qualified_names(func):
+            kind = _CONSTRUCTORS.get(name)
+            if kind is not None:
+                return Creation(kind, name)
+            if name in _QUEUES:
+                return Creation(QUEUE, name, joinable=_QUEUES[name])
+        if isinstance(func, cst.Name) and func.value in self.worker_classes:
+            if not self._imports.qualified_names(func):
+                return Creation(WORKER, func.value, self.worker_classes[func.value])
+        if isinstance(func, cst.Attribute) and func.attr.value in _LOOP_METHODS:
+            if self.is_event_loop(func.value):
+                return Creation(TASK, f"loop.{func.attr.value}")
+        return None
+
+    # -- event loops ------------------------------------------------------------
+
+    def is_event_loop(self, expr: cst.BaseExpression) -> bool:
+        """``expr`` is an asyncio event loop: fresh from ``asyncio.get_event_loop()``
+        and friends, a variable or ``self.<attr>`` bound to one, or something
+        named ``loop``/``_loop``/``event_loop``.  A ``TaskGroup`` or a REST client
+        with a ``create_task`` method is none of these."""
+        if isinstance(expr, cst.Call):
+            return self._imports.resolves_to(expr.func, *_LOOP_FACTORIES)
+        if isinstance(expr, cst.Name):
+            return expr.value in _LOOP_NAMES or self._bound_to_loop_factory(expr.value, expr)
+        if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
+            if expr.attr.value in _LOOP_NAMES:
+                return True
+            method = self._tree.enclosing_method(expr)
+            if method is not None and expr.value.value == method[2]:
+                return self._attribute_bound_to_loop_factory(method[1], method[2], expr.attr.value)
+        return False
+
+    def _bound_to_loop_factory(self, name: str, at: cst.CSTNode) -> bool:
+        scope = self._tree.enclosing_scope(at)
+        for ref in self._tree.names.get(name, ()):
+            value = _assigned_value(self._tree, ref)
+            if value is not None and self._tree.enclosing_scope(ref) is scope and self.is_event_loop(value):
+                return True
+        return False
+
+    def _attribute_bound_to_loop_factory(self, cls: cst.ClassDef, self_name: str, attr: str) -> bool:
+        for attribute in self._tree.attributes.get(attr, ()):
+            value = _assigned_value(self._tree, attribute)
+            if value is None or not self._tree.is_inside(attribute, cls):
+                continue
+            if isinstance(value, cst.Call) and self._imports.resolves_to(value.func, *_LOOP_FACTORIES):
+                return True
+        return False
+
+    # -- Thread and Process subclasses ------------------------------------------
+
+    def _find_worker_classes(self) -> Dict[str, cst.ClassDef]:
+        found: Dict[str, cst.ClassDef] = {}
+        pending = list(self._tree.class_defs)
+        changed = True
+        while changed:  # a subclass of a subclass of Thread is a thread too
+            changed = False
+            for class_def in list(pending):
+                if any(self._is_worker_base(base.value, found) for base in class_def.bases):
+                    found[class_def.name.value] = class_def
+                    pending.remove(class_def)
+                    changed = True
+        return found
+
+    def _is_worker_base(self, base: cst.BaseExpression, found: Dict[str, cst.ClassDef]) -> bool:
+        if isinstance(base, cst.Name) and base.value in found:
+            return True
+        return not self._imports.qualified_names(base).isdisjoint(_WORKER_BASES)
+
+
+def _assigned_value(tree: SyntaxTree, target: cst.CSTNode) -> Optional[cst.BaseExpression]:
+    """The value of ``target = value`` when ``target`` is that assignment's target."""
+    holder = tree.parent.get(target)
+    if isinstance(holder, cst.AssignTarget):
+        assign = tree.parent.get(holder)
+        if isinstance(assign, cst.Assign):
+            return assign.value
+    if isinstance(holder, cst.AnnAssign) and holder.target is target:
+        return holder.value
+    return None

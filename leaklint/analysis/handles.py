@@ -1,0 +1,304 @@
+"""Where a handle goes: the one analysis every leak rule stands on.
+
+A *handle* is the object a creating call returns: a task, a thread, an executor,
+a process, a queue.  Whether it leaks depends on two questions answered here once
+for every rule:
+
+1. Where does the result of the call go?  (:class:`Destination`) It may be
+   dropped on the floor, bound to a local, a global or ``self.<attr>``, managed by
+   ``with``, awaited, or escape (returned, passed to a call, stored on some other
+   object).  A handle put into a list, a comprehension or a ``local.append(...)``
+   goes wherever that container goes.
+2. What happens to it afterwards?  (:func:`Handle.uses`) Every later reference is
+   classified as a method call (``t.join()``), an attribute store
+   (``t.daemon = True``), an await, a ``with``, an iteration, a plain read, a
+   rebinding, or an escape.
+
+A rule then only states which method calls do *not* release its kind of handle.
+Anything this module does not understand counts as an escape: a missed leak
+costs less than a false alarm.
+"""
+
+from __future__ import annotations
+
+from typing import FrozenSet, List, NamedTuple, Optional
+
+import libcst as cst
+
+from leaklint.analysis.tree import SyntaxTree
+
+# Kinds of destination.
+DISCARDED = "discarded"  # an expression statement, ``_ = ...``, or only chained on
+LOCAL = "local"  # a variable of a function: the function owns it
+GLOBAL = "global"  # a module variable: the module owns it
+INSTANCE = "instance"  # ``self.<attr>``: the class owns it
+CLASS = "class"  # a class attribute: lives as long as the program
+MANAGED = "managed"  # ``with X() as x``: released by the with statement
+AWAITED = "awaited"  # ``await X()``
+ESCAPED = "escaped"  # returned, passed on, stored elsewhere: somebody else's now
+
+# Methods that put an item into the container they are called on.
+COLLECTING_METHODS = frozenset({"append", "add", "appendleft", "extend", "insert"})
+
+# Kinds of use.
+CALL = "call"  # ``h.method(...)``, or ``h.method`` handed on as a callback
+SET = "set"  # ``h.attr = value``
+READ = "read"  # a look that keeps nothing: ``h.name``, ``if h``, ``h is None``
+STORE = "store"  # the name is (re)bound, not read
+AWAIT = "await"
+WITH = "with"
+ITERATE = "iterate"
+ESCAPE = "escape"
+
+_NEUTRAL_KINDS = frozenset({SET, READ, STORE})
+
+_READ_PARENTS = (
+    cst.Comparison,
+    cst.ComparisonTarget,
+    cst.If,
+    cst.While,
+    cst.UnaryOperation,
+    cst.BooleanOperation,
+    cst.Assert,
+    cst.FormattedStringExpression,
+    cst.Del,
+    cst.NameItem,
+)
+_STORE_PARENTS = (cst.Param, cst.FunctionDef, cst.ClassDef, cst.ImportAlias, cst.AsName)
+
+
+class Destination(NamedTuple):
+    kind: str
+    name: Optional[str] = None  # the variable or attribute holding the handle
+    owner: Optional[cst.CSTNode] = None  # the function, class or module that owns it
+    in_container: bool = False  # the handle sits in a list/set/... held there
+    chained_call: Optional[cst.Call] = None  # ``X().start()``: the ``.start()`` call
+    chained_method: Optional[str] = None
+
+
+class Use(NamedTuple):
+    kind: str
+    attr: Optional[str] = None  # the method or attribute, for CALL, SET and READ
+    node: Optional[cst.CSTNode] = None  # the Call for CALL, the Assign for SET
+
+
+class Handle:
+    """The object created by ``call``, followed through the module."""
+
+    def __init__(self, tree: SyntaxTree, call: cst.Call):
+        self._tree = tree
+        self.call = call
+        self.destination = _destination(tree, call)
+        self._uses: Optional[List[Use]] = None
+
+    @property
+    def uses(self) -> List[Use]:
+        """Every reference to the handle's variable or attribute within its owner."""
+        if self._uses is None:
+            self._uses = [_classify(self._tree, ref) for ref in _references(self._tree, self.destination)]
+        return self._uses
+
+    def reads(self) -> List[Use]:
+        return [use for use in self.uses if use.kind != STORE]
+
+    def calls(self, *methods: str) -> List[Use]:
+        return [use for use in self.uses if use.kind == CALL and use.attr in methods]
+
+    def is_released(self, neutral_methods: FrozenSet[str]) -> bool:
+        """Some use may release the handle or hand it to someone who will.
+
+        ``neutral_methods`` are the calls that do neither (``start``, ``put``...).
+        For a handle inside a container, the container's own collecting calls
+        (``tasks.append(t)``) are neutral too."""
+        if self.destination.in_container:
+            neutral_methods = neutral_methods | COLLECTING_METHODS
+        for use in self.uses:
+            if use.kind in _NEUTRAL_KINDS:
+                continue
+            if use.kind == CALL and use.attr in neutral_methods:
+                continue
+            return True
+        return False
+
+
+# -- 1. where the result of the call goes --------------------------------------
+
+
+def _destination(tree: SyntaxTree, call: cst.Call) -> Destination:
+    parent_of = tree.parent.get
+    node: cst.CSTNode = call
+    in_container = False
+    while True:
+        parent = parent_of(node)
+        parent_type = type(parent)
+        if parent_type is cst.Expr:
+            return Destination(DISCARDED, in_container=in_container)
+        if parent_type is cst.Await:
+            return Destination(AWAITED)
+        if parent_type is cst.Attribute and parent.value is node:
+            outer = parent_of(parent)
+            if in_container:
+                return Destination(ESCAPED)
+            # ``X().start()`` or ``Popen(...).stdout``: only the chained result lives on.
+            chained_call = outer if type(outer) is cst.Call and outer.func is parent else None
+            return Destination(DISCARDED, chained_call=chained_call, chained_method=parent.attr.value)
+        if parent_type is cst.Assign and parent.value is node:
+            if len(parent.targets) != 1:
+                return Destination(ESCAPED)
+            return _bound_to(tree, parent.targets[0].target, in_container)
+        if parent_type is cst.AnnAssign and parent.value is node:
+            return _bound_to(tree, parent.target, in_container)
+        if parent_type is cst.WithItem and parent.item is node:
+            return Destination(MANAGED)
+        if parent_type in (cst.Element, cst.StarredElement, cst.DictElement):
+            node = parent_of(parent)  # the list, tuple, set or dict literal
+            in_container = True
+            continue
+        if parent_type in (cst.ListComp, cst.SetComp, cst.GeneratorExp) and parent.elt is node:
+            node, in_container = parent, True
+            continue
+        if parent_type is cst.DictComp and parent.value is node:
+            node, in_container = parent, True
+            continue
+        if parent_type in (cst.IfExp, cst.BooleanOperation):
+            node = parent  # either branch's value flows on
+            continue
+        if parent_type is cst.Arg:
+            collector = _collecting_receiver(parent_of(parent), parent)
+            if collector is not None:
+                return _container_binding(tree, collector)
+            return Destination(ESCAPED)
+        return Destination(ESCAPED)
+
+
+def _collecting_receiver(call: Optional[cst.CSTNode], arg: cst.Arg) -> Optional[cst.BaseExpression]:
+    """``tasks`` in ``tasks.append(<arg>)``, else None."""
+    if type(call) is not cst.Call or arg.keyword is not None or arg.star:
+        return None
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value in COLLECTING_METHODS:
+        return func.value
+    return None
+
+
+def _bound_to(tree: SyntaxTree, target: cst.BaseExpression, in_container: bool) -> Destination:
+    if isinstance(target, cst.Name):
+        if target.value == "_":
+            return Destination(DISCARDED, in_container=in_container)
+        scope = tree.enclosing_scope(target)
+        if isinstance(scope, cst.Module):
+            return Destination(GLOBAL, target.value, scope, in_container)
+        if isinstance(scope, cst.ClassDef):
+            return Destination(CLASS, target.value, scope, in_container)
+        if isinstance(scope, cst.FunctionDef):
+            if _declared_global(tree, scope, target.value):
+                return Destination(GLOBAL, target.value, tree.module, in_container)
+            return Destination(LOCAL, target.value, scope, in_container)
+        return Destination(ESCAPED)
+    instance = _instance_attribute(tree, target)
+    if instance is not None:
+        cls, attr = instance
+        return Destination(INSTANCE, attr, cls, in_container)
+    return Destination(ESCAPED)  # a subscript, another object's attribute, unpacking
+
+
+def _container_binding(tree: SyntaxTree, container: cst.BaseExpression) -> Destination:
+    """Where a container that a handle was added to lives."""
+    if isinstance(container, cst.Name):
+        function = tree.enclosing_function(container)
+        if function is not None and _is_local(tree, function, container.value):
+            return Destination(LOCAL, container.value, function, in_container=True)
+        return Destination(ESCAPED)  # a module-level registry such as background_tasks
+    instance = _instance_attribute(tree, container)
+    if instance is not None:
+        cls, attr = instance
+        return Destination(INSTANCE, attr, cls, in_container=True)
+    return Destination(ESCAPED)
+
+
+def _instance_attribute(tree: SyntaxTree, expr: cst.BaseExpression):
+    """(class, attr) when ``expr`` is ``self.<attr>`` inside a method."""
+    if not (isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name)):
+        return None
+    method = tree.enclosing_method(expr)
+    if method is None or expr.value.value != method[2]:
+        return None
+    return method[1], expr.attr.value
+
+
+def _declared_global(tree: SyntaxTree, function: cst.FunctionDef, name: str) -> bool:
+    for ref in tree.names.get(name, ()):
+        parent = tree.parent.get(ref)
+        if isinstance(parent, cst.NameItem) and isinstance(tree.parent.get(parent), (cst.Global, cst.Nonlocal)):
+            if tree.enclosing_scope(parent) is function:
+                return True
+    return False
+
+
+def _is_local(tree: SyntaxTree, function: cst.FunctionDef, name: str) -> bool:
+    """``name`` is bound in ``function`` itself (so the function owns its value)."""
+    if _declared_global(tree, function, name):
+        return False
+    for ref in tree.names.get(name, ()):
+        if tree.enclosing_scope(ref) is function and _classify(tree, ref).kind == STORE:
+            return True
+    return False
+
+
+# -- 2. what happens to it afterwards -------------------------------------------
+
+
+def _references(tree: SyntaxTree, destination: Destination) -> List[cst.CSTNode]:
+    kind, name, owner = destination.kind, destination.name, destination.owner
+    if kind == LOCAL:
+        # Nested functions count: a closure that joins the thread releases it.
+        return [ref for ref in tree.names.get(name, ()) if tree.is_inside(ref, owner)]
+    if kind == GLOBAL:
+        return list(tree.names.get(name, ()))
+    if kind == INSTANCE:
+        refs = []
+        for attribute in tree.attributes.get(name, ()):
+            instance = _instance_attribute(tree, attribute)
+            if instance is not None and instance[0] is owner:
+                refs.append(attribute)
+        return refs
+    return []
+
+
+def _classify(tree: SyntaxTree, ref: cst.CSTNode) -> Use:
+    parent_of = tree.parent.get
+    parent = parent_of(ref)
+    parent_type = type(parent)
+    if parent_type is cst.Attribute and parent.value is ref:
+        outer = parent_of(parent)
+        outer_type = type(outer)
+        attr = parent.attr.value
+        if outer_type is cst.Call and outer.func is parent:
+            return Use(CALL, attr, outer)
+        if outer_type is cst.AssignTarget:
+            return Use(SET, attr, parent_of(outer))
+        if outer_type is cst.Arg:
+            return Use(CALL, attr, outer)  # ``t.join`` handed on as a callback
+        return Use(READ, attr)
+    if parent_type is cst.Await:
+        return Use(AWAIT)
+    if parent_type is cst.AssignTarget or (parent_type is cst.AnnAssign and parent.target is ref):
+        return Use(STORE)
+    if parent_type in (cst.For, cst.CompFor):
+        return Use(STORE) if parent.target is ref else Use(ITERATE)
+    if parent_type is cst.WithItem and parent.item is ref:
+        return Use(WITH)
+    if parent_type is cst.Subscript and parent.value is ref:
+        return Use(READ)
+    if isinstance(parent, _STORE_PARENTS):
+        return Use(STORE)
+    if isinstance(parent, _READ_PARENTS):
+        return Use(READ)
+    return Use(ESCAPE)
+
+
+def assigned_value(use: Use) -> Optional[cst.BaseExpression]:
+    """For a SET use (``h.attr = value``), the value."""
+    if use.kind == SET and isinstance(use.node, cst.Assign):
+        return use.node.value
+    return None

@@ -1,0 +1,241 @@
+"""One walk over a module that every rule shares.
+
+libcst's own ``visit`` rebuilds every node it passes and recurses in Python, which
+costs about half a parse and overflows on deeply nested files.  This walk reads
+the dataclass fields directly with an explicit stack: it costs a few percent of
+the parse and has no depth limit.  In that one walk it records what the shared
+analysis needs (each node's parent, where every name and attribute is used,
+the imports) and collects the nodes the enabled rules asked to visit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Type
+
+import libcst as cst
+
+# Fields that only hold whitespace, comments or punctuation: nothing a rule reads.
+_SKIPPED_FIELDS = frozenset(
+    {
+        "lpar",
+        "rpar",
+        "lbracket",
+        "rbracket",
+        "lbrace",
+        "rbrace",
+        "leading_lines",
+        "lines_after_decorators",
+        "header",
+        "footer",
+        "trailing_whitespace",
+        "comma",
+        "semicolon",
+        "colon",
+        "equal",
+        "dot",
+        "indent",
+        "newline",
+    }
+)
+
+_child_fields_cache: Dict[type, Tuple[str, ...]] = {}
+
+
+def _child_fields(node_type: type) -> Tuple[str, ...]:
+    fields = _child_fields_cache.get(node_type)
+    if fields is None:
+        fields = tuple(
+            f.name
+            for f in dataclasses.fields(node_type)
+            if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
+        )
+        _child_fields_cache[node_type] = fields
+    return fields
+
+
+def iter_children(node: cst.CSTNode) -> Iterator[Tuple[str, cst.CSTNode]]:
+    """The (field name, child) pairs of ``node`` that carry meaning."""
+    for name in _child_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            yield name, value
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                if isinstance(item, cst.CSTNode):
+                    yield name, item
+
+
+SCOPE_TYPES = (cst.Module, cst.FunctionDef, cst.ClassDef, cst.Lambda)
+
+
+class SyntaxTree:
+    """A parsed module plus the indexes built in the single shared walk."""
+
+    def __init__(self, module: cst.Module, visited_types: Iterable[Type[cst.CSTNode]] = ()):
+        self.module = module
+        self.parent: Dict[cst.CSTNode, cst.CSTNode] = {}
+        # Name nodes that refer to a variable (not attribute names, not keywords).
+        self.names: Dict[str, List[cst.Name]] = defaultdict(list)
+        # Attribute nodes by the attribute's name: ``x.join`` is under "join".
+        self.attributes: Dict[str, List[cst.Attribute]] = defaultdict(list)
+        self.imports: List[cst.CSTNode] = []
+        self.class_defs: List[cst.ClassDef] = []
+        self.function_defs: List[cst.FunctionDef] = []
+        self.calls: List[cst.Call] = []
+        self.visited: List[cst.CSTNode] = []
+        self._walk(frozenset(visited_types))
+
+    def _walk(self, visited_types: frozenset) -> None:
+        parent = self.parent
+        names = self.names
+        attributes = self.attributes
+        visited = self.visited
+        stack: List[cst.CSTNode] = [self.module]
+        while stack:
+            node = stack.pop()
+            node_type = type(node)
+            if node_type in visited_types:
+                visited.append(node)
+            if node_type is cst.Name:
+                if not _is_label(node, parent[node]):
+                    names[node.value].append(node)
+                continue
+            if node_type is cst.Call:
+                self.calls.append(node)
+            elif node_type is cst.Attribute:
+                attributes[node.attr.value].append(node)
+            elif node_type is cst.Import or node_type is cst.ImportFrom:
+                self.imports.append(node)
+            elif node_type is cst.ClassDef:
+                self.class_defs.append(node)
+            elif node_type is cst.FunctionDef:
+                self.function_defs.append(node)
+            for field_name in _child_fields(node_type):
+                value = getattr(node, field_name)
+                if isinstance(value, cst.CSTNode):
+                    parent[value] = node
+                    stack.append(value)
+                elif isinstance(value, (list, tuple)):
+                    for item in value:
+                        if isinstance(item, cst.CSTNode):
+                            parent[item] = node
+                            stack.append(item)
+        # The walk is depth-first but not in source order: findings are sorted
+        # by position at the end, so no rule depends on the order.
+
+    # -- navigation -------------------------------------------------------------
+
+    def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        parent = self.parent.get(node)
+        while parent is not None:
+            yield parent
+            parent = self.parent.get(parent)
+
+    def enclosing_scope(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The innermost module, function, class or lambda that contains ``node``."""
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, SCOPE_TYPES):
+                return ancestor
+        return self.module
+
+    def enclosing_function(self, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, cst.FunctionDef):
+                return ancestor
+        return None
+
+    def is_inside(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
+        if node is container:
+            return True
+        return any(ancestor is container for ancestor in self.ancestors(node))
+
+    def statement_of(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The simple or compound statement that holds ``node``."""
+        current = node
+        for ancestor in self.ancestors(node):
+            if isinstance(current, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
+                return current
+            current = ancestor
+        return current
+
+    def method_owner(self, function: cst.FunctionDef) -> Optional[cst.ClassDef]:
+        """The class whose body defines ``function`` directly, if any."""
+        block = self.parent.get(function)
+        owner = self.parent.get(block) if block is not None else None
+        return owner if isinstance(owner, cst.ClassDef) else None
+
+    def self_name(self, function: cst.FunctionDef) -> Optional[str]:
+        """The name a method uses for its instance (usually ``self``)."""
+        if self.method_owner(function) is None:
+            return None
+        for decorator in function.decorators:
+            if isinstance(decorator.decorator, cst.Name) and decorator.decorator.value in (
+                "staticmethod",
+                "classmethod",
+            ):
+                return None
+        params = function.params.posonly_params or function.params.params
+        return params[0].name.value if params else None
+
+    def enclosing_method(self, node: cst.CSTNode) -> Optional[Tuple[cst.FunctionDef, cst.ClassDef, str]]:
+        """The method (possibly through nested closures) that holds ``node``,
+        with its class and its instance name."""
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, cst.FunctionDef):
+                owner = self.method_owner(ancestor)
+                if owner is not None:
+                    self_name = self.self_name(ancestor)
+                    if self_name is None:
+                        return None
+                    return ancestor, owner, self_name
+            elif isinstance(ancestor, cst.ClassDef):
+                return None
+        return None
+
+
+def _is_label(name: cst.Name, parent: cst.CSTNode) -> bool:
+    """A Name that labels something rather than referring to a variable:
+    ``x.attr``, ``f(keyword=...)``, ``from module import ...``."""
+    parent_type = type(parent)
+    if parent_type is cst.Attribute:
+        return parent.attr is name
+    if parent_type is cst.Arg:
+        return parent.keyword is name
+    if parent_type is cst.ImportFrom:
+        return parent.module is name
+    return False
+
+
+def is_async(function: Optional[cst.FunctionDef]) -> bool:
+    return function is not None and function.asynchronous is not None
+
+
+def walk_scope(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node under ``root`` that runs as part of it: nested function,
+    class and lambda bodies are left out (they run at another time)."""
+    stack: List[cst.CSTNode] = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        for _, child in iter_children(node):
+            if isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                continue
+            stack.append(child)
+
+
+def walk_all(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node under ``root``, nested scopes included."""
+    stack: List[cst.CSTNode] = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(child for _, child in iter_children(node))
+
+
+def is_generator(function: Optional[cst.FunctionDef]) -> bool:
+    """``function`` yields (in its own body, not in a nested one)."""
+    if function is None:
+        return False
+    return any(isinstance(node, cst.Yield) for node in walk_scope(function.body))

@@ -1,0 +1,164 @@
+"""Check one file: parse once, run every enabled rule in one pass.
+
+The steps, each skipped when it cannot matter:
+
+1. Decode the bytes the way Python does (BOM, PEP 263 cookie).
+2. Pre-check: a rule whose ``trigger`` text does not occur cannot fire, and a
+   file where no rule can fire is not parsed by libcst at all.  Python's own
+   parser still reads it (ten times cheaper) so that a broken file is reported
+   as broken whatever it contains.
+3. Parse with libcst, walk the tree once to build the shared facts, drop the
+   rules whose modules are not imported, and call each remaining rule's
+   ``visit_*`` methods for the nodes it asked for.
+4. Compute positions for the reported nodes only.
+
+Every failure becomes a one-line ``FileResult.error``; a rule that raises is
+stopped for this file and the other rules' findings are kept.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Type, Union
+
+import libcst as cst
+
+from leaklint.analysis import FileFacts
+from leaklint.analysis.tree import SyntaxTree
+from leaklint.finding import FileResult, Finding
+from leaklint.positions import positions
+from leaklint.registry import all_rules
+from leaklint.rule import Rule
+
+
+class SourceError(Exception):
+    """The file cannot be checked; the message is the one line users see."""
+
+
+def decode_source(data: bytes) -> str:
+    """Text of a Python file, decoded as the interpreter would."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        raise SourceError(f"cannot decode: {error.msg if hasattr(error, 'msg') else error}") from None
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as error:
+        raise SourceError(f"cannot decode as {encoding}: {error.reason if hasattr(error, 'reason') else error}") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text
+
+
+def check_source(
+    source: Union[str, bytes],
+    path: str = "<string>",
+    rules: Optional[Sequence[Type[Rule]]] = None,
+    precheck: bool = True,
+) -> FileResult:
+    """Check one file's source with ``rules`` (default: all rules)."""
+    result = FileResult(path)
+    try:
+        text = decode_source(source) if isinstance(source, bytes) else source
+        if "\0" in text:
+            raise SourceError("source contains null bytes")
+        candidates = _candidate_rules(text, all_rules() if rules is None else rules, precheck)
+        if not candidates:
+            _require_valid_syntax(text)
+            return result
+        module = _parse(text)
+        _run_rules(module, candidates, result)
+    except SourceError as error:
+        result.error = str(error)
+    except RecursionError:
+        result.error = "too deeply nested to analyse"
+    except MemoryError:
+        result.error = "out of memory while analysing"
+    return result
+
+
+def _candidate_rules(text: str, rules: Sequence[Type[Rule]], precheck: bool) -> List[Type[Rule]]:
+    if not precheck:
+        return list(rules)
+    return [rule for rule in rules if _trigger(rule).search(text)]
+
+
+_triggers: Dict[Type[Rule], "object"] = {}
+
+
+def _trigger(rule: Type[Rule]):
+    pattern = _triggers.get(rule)
+    if pattern is None:
+        pattern = _triggers[rule] = rule.trigger_pattern()
+    return pattern
+
+
+def _require_valid_syntax(text: str) -> None:
+    """Report a broken file even when no rule could fire in it.  Python's parser
+    may be older than the file (``type`` statements on 3.11), so libcst, which
+    reads every version, has the last word."""
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        _parse(text)
+
+
+def _parse(text: str) -> cst.Module:
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        message = str(error.message).splitlines()[0] if error.message else "invalid syntax"
+        raise SourceError(f"syntax error at {error.raw_line}:{error.raw_column + 1}: {message}") from None
+    except RecursionError:
+        raise SourceError("too deeply nested to parse") from None
+    except Exception as error:  # the native parser's own failures
+        raise SourceError(f"cannot parse: {_one_line(error)}") from None
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def _run_rules(module: cst.Module, rules: Sequence[Type[Rule]], result: FileResult) -> None:
+    visited_types = {node_type for rule in rules for node_type in rule.visited_types()}
+    tree = SyntaxTree(module, visited_types)
+    facts = FileFacts(tree)
+    reported: List[Tuple[Type[Rule], cst.CSTNode, str]] = []
+
+    def reporter(rule: Rule, node: cst.CSTNode, message: str) -> None:
+        reported.append((type(rule), node, message))
+
+    dispatch: Dict[type, List] = {}
+    for rule_class in rules:
+        if rule_class.modules and not facts.imports.imports_any(rule_class.modules):
+            continue
+        rule = rule_class(facts, reporter)
+        for node_type, method_name in rule_class.visited_types().items():
+            dispatch.setdefault(node_type, []).append((rule, getattr(rule, method_name)))
+
+    failed: Dict[Rule, str] = {}
+    for node in tree.visited:
+        for rule, visit in dispatch.get(type(node), ()):
+            if rule in failed:
+                continue
+            try:
+                visit(node)
+            except Exception as error:  # one rule's bug must not cost the others
+                failed[rule] = f"internal error in {rule.code} ({rule.name}): {_one_line(error)}"
+    if failed:
+        result.error = "; ".join(failed.values())
+    result.findings = _findings(module, result.path, reported)
+
+
+def _findings(module: cst.Module, path: str, reported) -> List[Finding]:
+    if not reported:
+        return []
+    ranges = positions(module, (node for _, node, _ in reported))
+    findings = set()
+    for rule, node, message in reported:
+        start_line, start_column, end_line, end_column = ranges[node]
+        findings.add(Finding(path, start_line, start_column + 1, end_line, end_column + 1, rule.code, rule.name, message))
+    return sorted(findings)

@@ -1,0 +1,75 @@
+"""The base class of every rule.
+
+A rule is a small class in its own file under ``leaklint/rules/<family>/``::
+
+    class DanglingTask(Rule):
+        \"\"\"<the documentation: What it does / Why is this bad? / Example / Use instead>\"\"\"
+
+        code = "LL101"
+        name = "dangling-task"
+        message = "..."
+        modules = ("asyncio",)        # the rule runs only if one is imported
+        trigger = r"create_task|..."  # a file without a match is not even parsed
+
+        def visit_Call(self, node):
+            ...
+            self.report(node)
+
+The engine calls ``visit_<NodeType>`` for every node of that libcst type, after
+the shared analysis (``self.facts``) has seen the whole module, so a rule may ask
+about code further down the file.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from typing import Callable, ClassVar, Dict, Optional, Tuple, Type
+
+import libcst as cst
+
+from leaklint.analysis import FileFacts
+
+Reporter = Callable[["Rule", cst.CSTNode, str], None]
+
+
+class Rule:
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    message: ClassVar[str] = ""
+    modules: ClassVar[Tuple[str, ...]] = ()
+    trigger: ClassVar[str] = ""
+
+    def __init__(self, facts: FileFacts, reporter: Reporter):
+        self.facts = facts
+        self._reporter = reporter
+
+    def report(self, node: cst.CSTNode, message: Optional[str] = None) -> None:
+        self._reporter(self, node, message or self.message)
+
+    # -- what the engine and the front ends read --------------------------------
+
+    @classmethod
+    def visited_types(cls) -> Dict[Type[cst.CSTNode], str]:
+        """The libcst node types this rule visits, with the method's name."""
+        found = {}
+        for attribute in dir(cls):
+            if attribute.startswith("visit_"):
+                node_type = getattr(cst, attribute[len("visit_") :], None)
+                if not (isinstance(node_type, type) and issubclass(node_type, cst.CSTNode)):
+                    raise TypeError(f"{cls.__name__}.{attribute}: libcst has no node type of that name")
+                found[node_type] = attribute
+        return found
+
+    @classmethod
+    def trigger_pattern(cls) -> "re.Pattern[str]":
+        return re.compile(cls.trigger)
+
+    @classmethod
+    def documentation(cls) -> str:
+        return textwrap.dedent(cls.__doc__ or "").strip()
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first line of the documentation: one sentence, used in tables."""
+        return cls.documentation().splitlines()[0] if cls.__doc__ else ""

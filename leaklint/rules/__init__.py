@@ -1,0 +1,3 @@
+"""The rules, one file each, grouped by family: tasks, threads, loops, queues.
+
+Every ``Rule`` subclass under this package is registered automatically."""

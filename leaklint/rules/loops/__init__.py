@@ -1,0 +1,1 @@
+"""Rules about loops that cannot stop (LL3xx)."""

@@ -1,0 +1,1 @@
+"""Rules about queues (LL4xx)."""

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from leaklint.analysis.creations import QUEUE
+from leaklint.analysis.queues import owned_privately
+from leaklint.rule import Rule
+
+# Every queue method but task_done(): none of them lets join() return.
+NEUTRAL_QUEUE_METHODS = frozenset(
+    {"put", "put_nowait", "get", "get_nowait", "qsize", "empty", "full", "join", "close", "shutdown"}
+)
+
+
+class JoinWithoutTaskDone(Rule):
+    """`queue.join()` waits for `task_done()` calls that never come.
+
+    ## What it does
+    Flags `q.join()` on a `queue.Queue`, `asyncio.Queue` or
+    `multiprocessing.JoinableQueue` (or a Lifo/Priority variant) whose owner
+    never calls `q.task_done()` and never hands the queue to anyone who
+    could. The finding is reported on the `.join()` call.
+
+    ## Why is this bad?
+    `join()` returns only when every item ever `put()` has been matched by a
+    `task_done()`. Taking items out with `get()` is not enough. Without
+    `task_done()`, the `join()` blocks forever, and so does the thread or
+    task that called it.
+
+    ## Example
+    ```python
+    async def crawl(urls):
+        pending = asyncio.Queue()
+        for url in urls:
+            pending.put_nowait(url)
+        while not pending.empty():
+            await fetch(pending.get_nowait())
+        await pending.join()
+    ```
+
+    ## Use instead
+    ```python
+        while not pending.empty():
+            await fetch(pending.get_nowait())
+            pending.task_done()
+        await pending.join()
+    ```
+
+    ## References
+    - [Queue.task_done](https://docs.python.org/3/library/queue.html#queue.Queue.task_done)
+    """
+
+    code = "LL402"
+    name = "join-without-task-done"
+    message = "join() waits for task_done() calls, but nothing calls task_done() on this queue"
+    modules = ("queue", "asyncio", "multiprocessing")
+    trigger = r"Queue"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        creation = self.facts.creation_of(node)
+        if creation is None or creation.kind != QUEUE or not creation.joinable:
+            return
+        handle = self.facts.handle(node)
+        if not owned_privately(handle) or handle.is_released(NEUTRAL_QUEUE_METHODS):
+            return
+        for join in handle.calls("join"):
+            if isinstance(join.node, cst.Call):  # not ``q.join`` handed on as a callback
+                self.report(join.node)

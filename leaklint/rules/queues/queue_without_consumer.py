@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from leaklint.analysis.creations import QUEUE
+from leaklint.analysis.queues import owned_privately
+from leaklint.rule import Rule
+
+# Calls that neither take items out nor hand the queue to anyone who might.
+NEUTRAL_QUEUE_METHODS = frozenset(
+    {"put", "put_nowait", "qsize", "empty", "full", "join", "close", "join_thread", "cancel_join_thread"}
+)
+
+
+class QueueWithoutConsumer(Rule):
+    """Items are put into a queue that nobody reads.
+
+    ## What it does
+    Flags a `queue`, `asyncio` or `multiprocessing` queue that its owner puts
+    items into but never takes any out of (`get()`, `get_nowait()`), and never
+    hands to anyone else: not passed to a thread, a task or a function, not
+    returned, not stored elsewhere. The owner is the function for a local,
+    the class for a private `self._attr`, the module for a private global; a
+    queue on a public attribute or global is an interface and is left alone.
+
+    ## Why is this bad?
+    Every item put into a queue that nobody reads stays there: the queue grows
+    without bound. A bounded queue is worse: once full, the next `put()`
+    blocks forever, the Python version of a send on a Go channel nobody
+    receives from.
+
+    ## Example
+    ```python
+    def collect(events):
+        results = queue.Queue()
+        for event in events:
+            results.put(process(event))
+    ```
+
+    ## Use instead
+    Hand the queue to its consumer, or drop the queue:
+    ```python
+    def collect(events):
+        results = queue.Queue()
+        consumer = threading.Thread(target=store_all, args=(results,))
+        consumer.start()
+        for event in events:
+            results.put(process(event))
+        results.put(None)
+        consumer.join()
+    ```
+
+    ## References
+    - [queue](https://docs.python.org/3/library/queue.html)
+    """
+
+    code = "LL401"
+    name = "queue-without-consumer"
+    message = "items are put into {call} but nothing ever gets them, and the queue is never handed on"
+    modules = ("queue", "asyncio", "multiprocessing")
+    trigger = r"Queue"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        creation = self.facts.creation_of(node)
+        if creation is None or creation.kind != QUEUE:
+            return
+        handle = self.facts.handle(node)
+        if not owned_privately(handle):
+            return
+        if handle.calls("put", "put_nowait") and not handle.is_released(NEUTRAL_QUEUE_METHODS):
+            self.report(node, self.message.format(call=creation.name))

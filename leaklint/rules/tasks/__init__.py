@@ -1,0 +1,1 @@
+"""Rules about asyncio tasks (LL1xx)."""

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from leaklint.analysis.creations import TASK
+from leaklint.analysis.handles import DISCARDED, LOCAL
+from leaklint.rule import Rule
+
+# Calls on a task that keep no reference to it and never look at its outcome.
+NEUTRAL_TASK_METHODS = frozenset(
+    {"add_done_callback", "remove_done_callback", "set_name", "get_name", "done", "cancelled", "get_coro", "get_loop"}
+)
+
+
+class DanglingTask(Rule):
+    """The result of `create_task()` or `ensure_future()` is dropped.
+
+    ## What it does
+    Flags `asyncio.create_task(...)`, `asyncio.ensure_future(...)`,
+    `loop.create_task(...)` and `loop.run_in_executor(...)` whose result is
+    thrown away: an expression statement, an assignment to `_`, a call chained
+    straight onto it (`create_task(c).add_done_callback(cb)`), or a local
+    variable used only for such calls.
+
+    ## Why is this bad?
+    The event loop keeps only a weak reference to a task. A task nobody holds
+    can be garbage-collected before it finishes, and if it fails, its
+    exception is never retrieved: the failure vanishes, or surfaces later as
+    "Task exception was never retrieved".
+
+    ## Example
+    ```python
+    async def handle(request):
+        asyncio.create_task(audit(request))
+    ```
+
+    ## Use instead
+    Keep a strong reference until the task is done, or await it:
+    ```python
+    background_tasks = set()
+
+    async def handle(request):
+        task = asyncio.create_task(audit(request))
+        background_tasks.add(task)
+        task.add_done_callback(background_tasks.discard)
+    ```
+    or, on Python 3.11+, run it in an `asyncio.TaskGroup`.
+
+    ## References
+    - [asyncio.create_task](https://docs.python.org/3/library/asyncio-task.html#asyncio.create_task)
+    """
+
+    code = "LL101"
+    name = "dangling-task"
+    message = "task created by {call} is not kept: it may be garbage-collected mid-flight and its exception is lost"
+    modules = ("asyncio",)
+    trigger = r"create_task|ensure_future|run_in_executor"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        creation = self.facts.creation_of(node)
+        if creation is None or creation.kind != TASK:
+            return
+        handle = self.facts.handle(node)
+        destination = handle.destination
+        if destination.kind == DISCARDED:
+            self.report(node, self.message.format(call=creation.name))
+        elif destination.kind == LOCAL and handle.reads() and not handle.is_released(NEUTRAL_TASK_METHODS):
+            self.report(node, self.message.format(call=creation.name))

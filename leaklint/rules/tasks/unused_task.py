@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from leaklint.analysis.creations import TASK
+from leaklint.analysis.handles import LOCAL
+from leaklint.rule import Rule
+
+
+class UnusedTask(Rule):
+    """A task is bound to a local variable that is never read.
+
+    ## What it does
+    Flags a task from `asyncio.create_task(...)`, `asyncio.ensure_future(...)`
+    or `loop.create_task(...)` that is assigned to a local variable (or put in
+    a local list) which the function never reads again.
+
+    ## Why is this bad?
+    The name looks like a reference, but the function returns and the local
+    dies with it: the task is left with only the event loop's weak reference,
+    may be garbage-collected mid-flight, and nobody will see its exception.
+    The unused name usually means an `await` or a `gather` was forgotten.
+
+    ## Example
+    ```python
+    async def refresh():
+        task = asyncio.create_task(reload_cache())
+        await notify_clients()
+    ```
+
+    ## Use instead
+    ```python
+    async def refresh():
+        task = asyncio.create_task(reload_cache())
+        await notify_clients()
+        await task
+    ```
+
+    ## References
+    - [asyncio.create_task](https://docs.python.org/3/library/asyncio-task.html#asyncio.create_task)
+    """
+
+    code = "LL102"
+    name = "unused-task"
+    message = "task {name!r} is never used: await it, gather it or keep it in a set of background tasks"
+    modules = ("asyncio",)
+    trigger = r"create_task|ensure_future|run_in_executor"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        creation = self.facts.creation_of(node)
+        if creation is None or creation.kind != TASK:
+            return
+        handle = self.facts.handle(node)
+        destination = handle.destination
+        if destination.kind == LOCAL and not handle.reads():
+            self.report(node, self.message.format(name=destination.name))

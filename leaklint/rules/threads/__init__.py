@@ -1,0 +1,1 @@
+"""Rules about threads, processes and executors (LL2xx)."""

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from leaklint.analysis.creations import EXECUTOR, POOL
+from leaklint.analysis.handles import DISCARDED, INSTANCE, LOCAL
+from leaklint.rule import Rule
+
+# Calls that hand work to the pool without ever shutting it down.
+NEUTRAL_POOL_METHODS = frozenset(
+    {
+        "submit",
+        "map",
+        "apply",
+        "apply_async",
+        "map_async",
+        "imap",
+        "imap_unordered",
+        "starmap",
+        "starmap_async",
+    }
+)
+
+
+class ExecutorWithoutShutdown(Rule):
+    """An executor or process pool is created outside `with` and never shut down.
+
+    ## What it does
+    Flags a `concurrent.futures.ThreadPoolExecutor` or `ProcessPoolExecutor`,
+    a `multiprocessing.Pool` or a `multiprocessing.pool.ThreadPool` created
+    in a function outside a `with` statement and never released with
+    `shutdown()` (executors) or `close()`/`terminate()` (pools). An executor
+    on `self` counts as released if any method of the class releases it.
+    Executors created at module or class level are program-lifetime
+    singletons and are left alone: their workers are joined at exit.
+
+    ## Why is this bad?
+    Each executor owns worker threads or processes. One created per call and
+    never shut down keeps its workers alive: every call leaks a pool, until
+    the process runs out of threads, processes or memory.
+
+    ## Example
+    ```python
+    def resize_all(images):
+        executor = ThreadPoolExecutor(max_workers=4)
+        return list(executor.map(resize, images))
+    ```
+
+    ## Use instead
+    ```python
+    def resize_all(images):
+        with ThreadPoolExecutor(max_workers=4) as executor:
+            return list(executor.map(resize, images))
+    ```
+
+    ## References
+    - [Executor.shutdown](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Executor.shutdown)
+    - [multiprocessing.pool.Pool](https://docs.python.org/3/library/multiprocessing.html#multiprocessing.pool.Pool)
+    """
+
+    code = "LL202"
+    name = "executor-without-shutdown"
+    message = "{call} is never shut down: use it in a `with` block or call {release}"
+    modules = ("concurrent", "multiprocessing")
+    trigger = r"Executor|Pool"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        creation = self.facts.creation_of(node)
+        if creation is None or creation.kind not in (EXECUTOR, POOL):
+            return
+        handle = self.facts.handle(node)
+        destination = handle.destination
+        if destination.in_container or destination.kind not in (DISCARDED, LOCAL, INSTANCE):
+            return
+        if destination.kind == DISCARDED or not handle.is_released(NEUTRAL_POOL_METHODS):
+            release = "shutdown()" if creation.kind == EXECUTOR else "close() and join()"
+            self.report(node, self.message.format(call=creation.name, release=release))

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from leaklint.analysis.creations import WORKER
+from leaklint.analysis.handles import DISCARDED, GLOBAL, INSTANCE, LOCAL
+from leaklint.analysis.workers import is_daemon, is_started
+from leaklint.rule import Rule
+
+# Calls that neither wait for the worker nor hand it to anyone who will.
+NEUTRAL_WORKER_METHODS = frozenset(
+    {
+        "start",
+        "is_alive",
+        "isAlive",
+        "getName",
+        "setName",
+        "isDaemon",
+        "setDaemon",
+        "run",
+        "terminate",
+        "kill",
+        "close",
+    }
+)
+
+
+class UnjoinedThread(Rule):
+    """A thread or process is started and never joined.
+
+    ## What it does
+    Flags a `threading.Thread` or `multiprocessing.Process` (or a subclass of
+    either defined in the same module) that is started but never joined, and
+    is not a daemon (`daemon=True`, `t.daemon = True`, `t.setDaemon(True)`).
+    A thread on `self` counts as joined if any method of the class joins it.
+
+    ## Why is this bad?
+    Nobody knows when an unjoined worker finishes, whether it failed, or
+    whether it is still running: the program cannot shut down cleanly, tests
+    leak threads into each other, and a stuck worker runs until the process
+    dies. An unjoined `Process` stays a zombie until it is reaped.
+
+    ## Example
+    ```python
+    def refresh_all(urls):
+        for url in urls:
+            worker = threading.Thread(target=fetch, args=(url,))
+            worker.start()
+    ```
+
+    ## Use instead
+    ```python
+    def refresh_all(urls):
+        workers = [threading.Thread(target=fetch, args=(url,)) for url in urls]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    ```
+    or make a worker that may be abandoned a daemon: `Thread(..., daemon=True)`.
+
+    ## References
+    - [Thread.join](https://docs.python.org/3/library/threading.html#threading.Thread.join)
+    - [Process.join](https://docs.python.org/3/library/multiprocessing.html#multiprocessing.Process.join)
+    """
+
+    code = "LL201"
+    name = "unjoined-thread"
+    message = "{call} is started but never joined (and is not a daemon)"
+    modules = ("threading", "multiprocessing")
+    trigger = r"Thread|Process"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        creation = self.facts.creation_of(node)
+        if creation is None or creation.kind != WORKER:
+            return
+        handle = self.facts.handle(node)
+        destination = handle.destination
+        if destination.in_container or destination.kind not in (DISCARDED, LOCAL, GLOBAL, INSTANCE):
+            return
+        if not is_started(handle, creation) or is_daemon(handle, creation):
+            return
+        if destination.kind == DISCARDED or not handle.is_released(NEUTRAL_WORKER_METHODS):
+            self.report(node, self.message.format(call=creation.name))
