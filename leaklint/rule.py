@@ -22,8 +22,8 @@ about code further down the file.
 
 from __future__ import annotations
 
+import inspect
 import re
-import textwrap
 from typing import Callable, ClassVar, Dict, Optional, Tuple, Type
 
 import libcst as cst
@@ -67,7 +67,7 @@ class Rule:
 
     @classmethod
     def documentation(cls) -> str:
-        return textwrap.dedent(cls.__doc__ or "").strip()
+        return inspect.cleandoc(cls.__doc__ or "")
 
     @classmethod
     def summary(cls) -> str:

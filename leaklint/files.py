@@ -1,0 +1,138 @@
+"""Which files to check: walk the given paths the way ruff does.
+
+Directories are walked for ``*.py``; excluded directories (defaults, ``exclude``,
+``extend-exclude``), virtual environments and whatever ``.gitignore`` files
+ignore are skipped.  A file named on the command line is always checked, unless
+``force_exclude`` is set (for pre-commit, which names every changed file).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Iterator, List, Optional, Tuple
+
+import pathspec
+
+from leaklint.config import Settings
+
+
+class PathError(Exception):
+    """A path given by the user does not exist or cannot be read."""
+
+
+class FileWalker:
+    def __init__(self, settings: Settings, force_exclude: bool = False):
+        self.settings = settings
+        self.force_exclude = force_exclude
+        patterns = [*settings.exclude, *settings.extend_exclude]
+        self._exclude = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+        self.errors: List[Tuple[str, str]] = []  # (path, message) for what could not be walked
+
+    def is_excluded(self, path: Path) -> bool:
+        return self._matches(path, path.is_dir())
+
+    def files(self, paths: Iterable[str]) -> Iterator[str]:
+        """Python files under ``paths``, each once, in a stable order."""
+        seen = set()
+        for raw in paths:
+            path = Path(raw)
+            if raw == "-":
+                yield raw
+                continue
+            if not path.exists() and not path.is_symlink():
+                self.errors.append((raw, "no such file or directory"))
+                continue
+            if path.is_dir():
+                if self.force_exclude and self.is_excluded(path):
+                    continue
+                found = self._walk(path)
+            else:
+                if self.force_exclude and self.is_excluded(path):
+                    continue
+                found = [raw]
+            for file in found:
+                key = os.path.normcase(os.path.abspath(file))
+                if key not in seen:
+                    seen.add(key)
+                    yield file
+
+    def _walk(self, top: Path) -> List[str]:
+        found: List[str] = []
+        ignores: List[Tuple[Path, pathspec.PathSpec]] = _enclosing_gitignores(top)
+
+        def on_error(error: OSError) -> None:
+            self.errors.append((error.filename or str(top), f"cannot read directory: {error.strerror}"))
+
+        for directory, dirnames, filenames in os.walk(top, onerror=on_error):
+            here = Path(directory)
+            spec = _read_gitignore(here)
+            if spec is not None:
+                ignores = [(base, s) for base, s in ignores if _is_within(here, base)] + [(here, spec)]
+            kept_dirs = []
+            for name in sorted(dirnames):
+                child = here / name
+                if self._matches(child, True) or _is_virtualenv(child):
+                    continue
+                if _ignored(ignores, child, True):
+                    continue
+                kept_dirs.append(name)
+            dirnames[:] = kept_dirs
+            for name in sorted(filenames):
+                if not name.endswith(".py"):
+                    continue
+                child = here / name
+                if self._matches(child, False) or _ignored(ignores, child, False):
+                    continue
+                found.append(str(child))
+        return found
+
+    def _matches(self, path: Path, is_dir: bool) -> bool:
+        try:
+            relative = path.absolute().relative_to(self.settings.root.absolute()).as_posix()
+        except ValueError:
+            relative = path.as_posix()
+        if is_dir:
+            relative += "/"
+        return self._exclude.match_file(relative) or self._exclude.match_file(path.name + ("/" if is_dir else ""))
+
+
+def _is_virtualenv(path: Path) -> bool:
+    return (path / "pyvenv.cfg").is_file()
+
+
+def _is_within(path: Path, base: Path) -> bool:
+    return path == base or base in path.parents
+
+
+def _read_gitignore(directory: Path) -> Optional[pathspec.PathSpec]:
+    try:
+        lines = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+
+
+def _enclosing_gitignores(top: Path) -> List[Tuple[Path, pathspec.PathSpec]]:
+    """The .gitignore files above ``top`` up to the repository root."""
+    found = []
+    for directory in top.absolute().parents:
+        spec = _read_gitignore(directory)
+        if spec is not None:
+            found.append((directory, spec))
+        if (directory / ".git").exists():
+            break
+    else:
+        return []  # not in a git repository: .gitignore files above do not apply
+    return list(reversed(found))
+
+
+def _ignored(ignores: List[Tuple[Path, pathspec.PathSpec]], path: Path, is_dir: bool) -> bool:
+    for base, spec in ignores:
+        try:
+            relative = path.absolute().relative_to(base.absolute()).as_posix()
+        except ValueError:
+            continue
+        if spec.match_file(relative + ("/" if is_dir else "")):
+            return True
+    return False
