@@ -8,6 +8,7 @@ ignore are skipped.  A file named on the command line is always checked, unless
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Tuple
@@ -25,8 +26,7 @@ class FileWalker:
     def __init__(self, settings: Settings, force_exclude: bool = False):
         self.settings = settings
         self.force_exclude = force_exclude
-        patterns = [*settings.exclude, *settings.extend_exclude]
-        self._exclude = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+        self._patterns = [*settings.exclude, *settings.extend_exclude]
         self.errors: List[Tuple[str, str]] = []  # (path, message) for what could not be walked
 
     def is_excluded(self, path: Path) -> bool:
@@ -88,13 +88,19 @@ class FileWalker:
         return found
 
     def _matches(self, path: Path, is_dir: bool) -> bool:
+        """Like ruff: a pattern matches an entry's name or its whole path
+        relative to the project root.  The paths the user names are not
+        matched themselves, so ``leaklint fixtures/`` checks an excluded
+        ``fixtures`` directory."""
         try:
             relative = path.absolute().relative_to(self.settings.root.absolute()).as_posix()
         except ValueError:
             relative = path.as_posix()
-        if is_dir:
-            relative += "/"
-        return self._exclude.match_file(relative) or self._exclude.match_file(path.name + ("/" if is_dir else ""))
+        for pattern in self._patterns:
+            pattern = pattern.rstrip("/")
+            if fnmatch.fnmatchcase(path.name, pattern) or fnmatch.fnmatchcase(relative, pattern):
+                return True
+        return False
 
 
 def _is_virtualenv(path: Path) -> bool:
