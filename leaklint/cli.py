@@ -103,8 +103,7 @@ def _run(args: argparse.Namespace, settings: Settings):
     )
     errors = list(walker.errors)
     for result in results:
-        if result.error:
-            errors.append((result.path, result.error))
+        errors.extend((result.path, problem) for problem in result.problems)
     return results, errors
 
 

@@ -148,8 +148,7 @@ def _run_rules(module: cst.Module, rules: Sequence[Type[Rule]], result: FileResu
                 visit(node)
             except Exception as error:  # one rule's bug must not cost the others
                 failed[rule] = f"internal error in {rule.code} ({rule.name}): {_one_line(error)}"
-    if failed:
-        result.error = "; ".join(failed.values())
+    result.rule_errors = list(failed.values())
     result.findings = _findings(module, result.path, reported)
 
 

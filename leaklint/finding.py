@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 
 @dataclass(frozen=True, order=True)
@@ -28,12 +28,18 @@ class Finding:
 
 @dataclass
 class FileResult:
-    """The outcome for one file: its findings, or why it could not be checked.
+    """The outcome for one file.
 
-    ``error`` is a one-line, human-readable reason; a file with an error may still
-    carry the findings of the rules that did run (a rule that crashes does not
-    stop the others)."""
+    ``error`` says, in one line, why the file could not be checked at all (it
+    cannot be read, decoded or parsed).  ``rule_errors`` name the rules that
+    crashed on it: the other rules' findings are still in ``findings``."""
 
     path: str
-    findings: list = field(default_factory=list)
+    findings: List[Finding] = field(default_factory=list)
     error: Optional[str] = None
+    rule_errors: List[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> List[str]:
+        """Every reason this file was not fully checked, one line each."""
+        return ([self.error] if self.error else []) + self.rule_errors
