@@ -64,7 +64,7 @@ _READ_PARENTS = (
     cst.Del,
     cst.NameItem,
 )
-_STORE_PARENTS = (cst.Param, cst.FunctionDef, cst.ClassDef, cst.ImportAlias, cst.AsName)
+_STORE_PARENTS = (cst.Param, cst.FunctionDef, cst.ClassDef, cst.ImportAlias, cst.ImportFrom, cst.AsName)
 
 
 class Destination(NamedTuple):
@@ -95,7 +95,13 @@ class Handle:
     def uses(self) -> List[Use]:
         """Every reference to the handle's variable or attribute within its owner."""
         if self._uses is None:
-            self._uses = [_classify(self._tree, ref) for ref in _references(self._tree, self.destination)]
+            uses = [_classify(self._tree, ref) for ref in _references(self._tree, self.destination)]
+            destination = self.destination
+            if destination.chained_call is not None:
+                uses.append(Use(CALL, destination.chained_method, destination.chained_call))
+            elif destination.chained_method is not None:
+                uses.append(Use(READ, destination.chained_method))
+            self._uses = uses
         return self._uses
 
     def reads(self) -> List[Use]:
@@ -256,10 +262,14 @@ def _references(tree: SyntaxTree, destination: Destination) -> List[cst.CSTNode]
     if kind == GLOBAL:
         return list(tree.names.get(name, ()))
     if kind == INSTANCE:
+        # Every ``<anything>.<name>`` in the module: ``self.<name>`` in the
+        # owning class, but also ``other.<name>`` wherever another object (a
+        # helper class, a test) reaches in and uses the handle.  Only the same
+        # attribute on the instances of another class of this module is not ours.
         refs = []
         for attribute in tree.attributes.get(name, ()):
             instance = _instance_attribute(tree, attribute)
-            if instance is not None and instance[0] is owner:
+            if instance is None or instance[0] is owner:
                 refs.append(attribute)
         return refs
     return []

@@ -62,7 +62,7 @@ class DanglingTask(Rule):
             return
         handle = self.facts.handle(node)
         destination = handle.destination
-        if destination.kind == DISCARDED:
-            self.report(node, self.message.format(call=creation.name))
-        elif destination.kind == LOCAL and handle.reads() and not handle.is_released(NEUTRAL_TASK_METHODS):
+        # A local that is never read at all is LL102's.
+        dropped = destination.kind == DISCARDED or (destination.kind == LOCAL and handle.reads())
+        if dropped and not handle.is_released(NEUTRAL_TASK_METHODS):
             self.report(node, self.message.format(call=creation.name))

@@ -72,6 +72,6 @@ class ExecutorWithoutShutdown(Rule):
         destination = handle.destination
         if destination.in_container or destination.kind not in (DISCARDED, LOCAL, INSTANCE):
             return
-        if destination.kind == DISCARDED or not handle.is_released(NEUTRAL_POOL_METHODS):
+        if not handle.is_released(NEUTRAL_POOL_METHODS):
             release = "shutdown()" if creation.kind == EXECUTOR else "close() and join()"
             self.report(node, self.message.format(call=creation.name, release=release))

@@ -80,5 +80,5 @@ class UnjoinedThread(Rule):
             return
         if not is_started(handle, creation) or is_daemon(handle, creation):
             return
-        if destination.kind == DISCARDED or not handle.is_released(NEUTRAL_WORKER_METHODS):
+        if not handle.is_released(NEUTRAL_WORKER_METHODS):
             self.report(node, self.message.format(call=creation.name))

@@ -57,8 +57,5 @@ class UnwaitedProcess(Rule):
         destination = handle.destination
         if destination.in_container or destination.kind not in (DISCARDED, LOCAL, INSTANCE):
             return
-        if destination.kind == DISCARDED:
-            if destination.chained_method not in ("wait", "communicate", "poll"):
-                self.report(node)
-        elif not handle.is_released(NEUTRAL_POPEN_METHODS):
+        if not handle.is_released(NEUTRAL_POPEN_METHODS):
             self.report(node)
