@@ -120,17 +120,26 @@ def _read_gitignore(directory: Path) -> Optional[pathspec.PathSpec]:
 
 
 def _enclosing_gitignores(top: Path) -> List[Tuple[Path, pathspec.PathSpec]]:
-    """The .gitignore files above ``top`` up to the repository root."""
+    """The .gitignore files above ``top`` up to the repository root.
+
+    One that ignores ``top`` itself (or a directory between it and ``top``) is
+    dropped: the user named ``top``, so they want it checked."""
+    top = top.absolute()
     found = []
-    for directory in top.absolute().parents:
+    for directory in top.parents:
         spec = _read_gitignore(directory)
-        if spec is not None:
+        if spec is not None and not _ignores_path_to(spec, directory, top):
             found.append((directory, spec))
         if (directory / ".git").exists():
             break
     else:
         return []  # not in a git repository: .gitignore files above do not apply
     return list(reversed(found))
+
+
+def _ignores_path_to(spec: pathspec.PathSpec, base: Path, top: Path) -> bool:
+    relative = top.relative_to(base).parts
+    return any(spec.match_file("/".join(relative[:end]) + "/") for end in range(1, len(relative) + 1))
 
 
 def _ignored(ignores: List[Tuple[Path, pathspec.PathSpec]], path: Path, is_dir: bool) -> bool:

@@ -14,7 +14,7 @@ from typing import List, Optional, Tuple
 import libcst as cst
 
 from leaklint.analysis.names import ImportTable
-from leaklint.analysis.tree import iter_children
+from leaklint.analysis.tree import SyntaxTree, iter_children
 
 _EXIT_FUNCTIONS = frozenset({"sys.exit", "os._exit", "os.abort", "_thread.exit", "_thread.interrupt_main"})
 _EXIT_BUILTINS = ("exit", "quit")
@@ -94,6 +94,20 @@ def find_exit(loop: cst.While, imports: ImportTable, in_coroutine: bool, in_gene
         for _, child in iter_children(node):
             stack.append((child, break_is_ours))
     return None
+
+
+def exits_through_handler(loop: cst.While, tree: SyntaxTree) -> bool:
+    """``loop`` sits in the body of a ``try`` with ``except`` clauses in its own
+    function: ``try: while True: q.get_nowait() except Empty: pass`` is the
+    idiom for "until the call raises", and the handler is the exit."""
+    node: cst.CSTNode = loop
+    for ancestor in tree.ancestors(loop):
+        if isinstance(ancestor, _NESTED_SCOPES):
+            return False
+        if isinstance(ancestor, (cst.Try, cst.TryStar)) and ancestor.handlers and ancestor.body is node:
+            return True
+        node = ancestor
+    return False
 
 
 def _is_exit_call(call: cst.Call, imports: ImportTable) -> bool:

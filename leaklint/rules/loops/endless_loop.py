@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leaklint.analysis.loops import find_exit, is_constant_true
+from leaklint.analysis.loops import exits_through_handler, find_exit, is_constant_true
 from leaklint.rule import Rule
 
 
@@ -12,7 +12,8 @@ class EndlessLoop(Rule):
     ## What it does
     Flags `while True:` (or `while 1:`, or any other test that is always true)
     whose body has no `break` of its own, no `return`, no `raise`, no
-    `sys.exit()`/`os._exit()`, and no cancellation point: an `await`,
+    `sys.exit()`/`os._exit()`, no enclosing `try` whose `except` clause
+    ends it when a call raises, and no cancellation point: an `await`,
     `async for` or `async with` in a coroutine, or a `yield` in a generator.
     Nested function and class bodies do not count, and a `break` inside a
     nested loop ends that loop, not this one. A loop in a function that the
@@ -50,7 +51,7 @@ class EndlessLoop(Rule):
             return
         facts = self.facts
         exit_node = find_exit(node, facts.imports, facts.in_coroutine(node), facts.in_generator(node))
-        if exit_node is not None:
+        if exit_node is not None or exits_through_handler(node, facts.tree):
             return
         function = facts.enclosing_function(node)
         if function is not None and function.name.value in facts.daemon_only_targets:
