@@ -39,7 +39,7 @@ class FileFacts:
     def handle(self, call: cst.Call) -> Handle:
         handle = self._handles.get(call)
         if handle is None:
-            handle = self._handles[call] = Handle(self.tree, call)
+            handle = self._handles[call] = Handle(self.tree, self.imports, call)
         return handle
 
     @cached_property

@@ -25,6 +25,7 @@ from typing import FrozenSet, List, NamedTuple, Optional
 
 import libcst as cst
 
+from leaklint.analysis.names import ImportTable
 from leaklint.analysis.tree import SyntaxTree
 
 # Kinds of destination.
@@ -85,8 +86,9 @@ class Use(NamedTuple):
 class Handle:
     """The object created by ``call``, followed through the module."""
 
-    def __init__(self, tree: SyntaxTree, call: cst.Call):
+    def __init__(self, tree: SyntaxTree, imports: ImportTable, call: cst.Call):
         self._tree = tree
+        self._imports = imports
         self.call = call
         self.destination = _destination(tree, call)
         self._uses: Optional[List[Use]] = None
@@ -116,7 +118,10 @@ class Handle:
         ``neutral_methods`` are the calls that do neither (``start``, ``put``...).
         For a handle inside a container, the container's own collecting calls
         (``tasks.append(t)``) are neutral too."""
-        if self.destination.in_container:
+        destination = self.destination
+        if destination.kind == INSTANCE and _inherits_unseen_code(self._tree, self._imports, destination.owner):
+            return True  # a base class from elsewhere may release it
+        if destination.in_container:
             neutral_methods = neutral_methods | COLLECTING_METHODS
         for use in self.uses:
             if use.kind in _NEUTRAL_KINDS:
@@ -131,6 +136,8 @@ class Handle:
 
 
 def _destination(tree: SyntaxTree, call: cst.Call) -> Destination:
+    if _expected_to_raise(tree, call):
+        return Destination(ESCAPED)  # no handle is ever created
     parent_of = tree.parent.get
     node: cst.CSTNode = call
     in_container = False
@@ -175,6 +182,23 @@ def _destination(tree: SyntaxTree, call: cst.Call) -> Destination:
                 return _container_binding(tree, collector)
             return Destination(ESCAPED)
         return Destination(ESCAPED)
+
+
+_RAISES_CONTEXTS = frozenset({"raises", "assertRaises", "assertRaisesRegex"})
+
+
+def _expected_to_raise(tree: SyntaxTree, call: cst.Call) -> bool:
+    """``call`` runs inside ``with pytest.raises(...)`` or ``self.assertRaises(...)``."""
+    for ancestor in tree.ancestors(call):
+        if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            return False
+        if isinstance(ancestor, cst.With):
+            for item in ancestor.items:
+                func = item.item.func if isinstance(item.item, cst.Call) else None
+                name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+                if name in _RAISES_CONTEXTS:
+                    return True
+    return False
 
 
 def _collecting_receiver(call: Optional[cst.CSTNode], arg: cst.Arg) -> Optional[cst.BaseExpression]:
@@ -232,6 +256,42 @@ def _instance_attribute(tree: SyntaxTree, expr: cst.BaseExpression):
     return method[1], expr.attr.value
 
 
+# Base classes known not to manage their subclasses' attributes.
+_INERT_BASES = frozenset(
+    {
+        "object",
+        "Exception",
+        "BaseException",
+        "abc.ABC",
+        "typing.Generic",
+        "typing.Protocol",
+        "threading.Thread",
+        "multiprocessing.Process",
+        "unittest.TestCase",
+        "unittest.IsolatedAsyncioTestCase",
+    }
+)
+
+
+def _inherits_unseen_code(tree: SyntaxTree, imports: ImportTable, cls: cst.ClassDef, seen=()) -> bool:
+    """``cls`` has a base class defined outside this module (other than a few
+    inert ones): its methods, which we cannot see, may release the handle."""
+    local_classes = {class_def.name.value: class_def for class_def in tree.class_defs}
+    for arg in cls.bases:
+        base = arg.value
+        if isinstance(base, cst.Subscript):
+            base = base.value  # Generic[T]
+        if isinstance(base, cst.Name) and base.value in local_classes:
+            local = local_classes[base.value]
+            if local is not cls and local not in seen and _inherits_unseen_code(tree, imports, local, (*seen, cls)):
+                return True
+            continue
+        names = imports.qualified_names(base) or {getattr(base, "value", "?")}
+        if names.isdisjoint(_INERT_BASES):
+            return True
+    return False
+
+
 def _declared_global(tree: SyntaxTree, function: cst.FunctionDef, name: str) -> bool:
     for ref in tree.names.get(name, ()):
         parent = tree.parent.get(ref)
@@ -262,17 +322,41 @@ def _references(tree: SyntaxTree, destination: Destination) -> List[cst.CSTNode]
     if kind == GLOBAL:
         return list(tree.names.get(name, ()))
     if kind == INSTANCE:
-        # Every ``<anything>.<name>`` in the module: ``self.<name>`` in the
-        # owning class, but also ``other.<name>`` wherever another object (a
-        # helper class, a test) reaches in and uses the handle.  Only the same
-        # attribute on the instances of another class of this module is not ours.
+        # ``self.<name>`` in the owning class and the classes it shares
+        # instances with (its bases and subclasses in this module), and
+        # ``other.<name>`` wherever another object (a helper, a test) reaches in.
+        family = _class_family(tree, owner)
         refs = []
         for attribute in tree.attributes.get(name, ()):
             instance = _instance_attribute(tree, attribute)
-            if instance is None or instance[0] is owner:
+            if instance is None or instance[0] in family:
                 refs.append(attribute)
         return refs
     return []
+
+
+def _class_family(tree: SyntaxTree, cls: cst.ClassDef) -> List[cst.ClassDef]:
+    """``cls`` with its base classes and subclasses defined in this module."""
+    by_name = {class_def.name.value: class_def for class_def in tree.class_defs}
+
+    def local_bases(class_def: cst.ClassDef) -> List[cst.ClassDef]:
+        names = [arg.value.value for arg in class_def.bases if isinstance(arg.value, cst.Name)]
+        return [by_name[name] for name in names if name in by_name]
+
+    family = [cls]
+    changed = True
+    while changed:
+        changed = False
+        for class_def in tree.class_defs:
+            if class_def in family:
+                continue
+            related = any(base in family for base in local_bases(class_def)) or any(
+                class_def in local_bases(member) for member in family
+            )
+            if related:
+                family.append(class_def)
+                changed = True
+    return family
 
 
 def _classify(tree: SyntaxTree, ref: cst.CSTNode) -> Use:
