@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Type, Union
 
@@ -109,12 +110,29 @@ def _parse(text: str) -> cst.Module:
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        message = str(error.message).splitlines()[0] if error.message else "invalid syntax"
-        raise SourceError(f"syntax error at {error.raw_line}:{error.raw_column + 1}: {message}") from None
+        raise SourceError(_syntax_error_line(error)) from None
     except RecursionError:
         raise SourceError("too deeply nested to parse") from None
     except Exception as error:  # the native parser's own failures
         raise SourceError(f"cannot parse: {_one_line(error)}") from None
+
+
+_PARSER_DETAIL = re.compile(r"^parser error: error at (\d+):(\d+): (.*)$")
+
+
+def _syntax_error_line(error: cst.ParserSyntaxError) -> str:
+    """libcst's native parser says ``parser error: error at 2:0: expected one of
+    ), *, +, ...`` with a better position than ``raw_line``; users want
+    Python's terse wording."""
+    message = (str(error.message).splitlines() or ["invalid syntax"])[0]
+    line, column = error.raw_line, error.raw_column + 1
+    detail = _PARSER_DETAIL.match(message)
+    if detail:
+        line, column, message = int(detail.group(1)), int(detail.group(2)) + 1, detail.group(3)
+    if message.startswith("expected one of") or not message:
+        message = "invalid syntax"
+    message = message.replace("tokenizer error: ", "")
+    return f"syntax error at {line}:{column}: {message}"
 
 
 def _one_line(error: BaseException) -> str:

@@ -39,7 +39,12 @@ class JoinWithoutTaskDone(Rule):
     ```
 
     ## Use instead
+    Mark each item done once it is handled:
     ```python
+    async def crawl(urls):
+        pending = asyncio.Queue()
+        for url in urls:
+            pending.put_nowait(url)
         while not pending.empty():
             await fetch(pending.get_nowait())
             pending.task_done()
