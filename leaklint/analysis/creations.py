@@ -27,6 +27,7 @@ _CONSTRUCTORS: Dict[str, str] = {
     "asyncio.tasks.create_task": TASK,
     "asyncio.tasks.ensure_future": TASK,
     "threading.Thread": WORKER,
+    "threading.Timer": WORKER,
     "multiprocessing.Process": WORKER,
     "multiprocessing.context.Process": WORKER,
     "concurrent.futures.ThreadPoolExecutor": EXECUTOR,

@@ -371,9 +371,11 @@ def _classify(tree: SyntaxTree, ref: cst.CSTNode) -> Use:
             return Use(CALL, attr, outer)
         if outer_type is cst.AssignTarget:
             return Use(SET, attr, parent_of(outer))
-        if outer_type is cst.Arg:
-            return Use(CALL, attr, outer)  # ``t.join`` handed on as a callback
-        return Use(READ, attr)
+        if isinstance(outer, _READ_PARENTS) or outer_type in (cst.Attribute, cst.Subscript, cst.Expr):
+            return Use(READ, attr)  # ``p.stdout.read()``, ``if t.daemon:``
+        # A member handed on (``atexit.register(t.join)``, ``return t.join``)
+        # may be called later: count it as called.
+        return Use(CALL, attr, outer)
     if parent_type is cst.Await:
         return Use(AWAIT)
     if parent_type is cst.AssignTarget or (parent_type is cst.AnnAssign and parent.target is ref):

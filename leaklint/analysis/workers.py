@@ -72,6 +72,15 @@ def _class_calls_own(class_def: cst.ClassDef, method: str) -> bool:
     return False
 
 
+def runs_only_in_daemon_threads(function: cst.FunctionDef, tree: SyntaxTree, daemon_targets: Set[str]) -> bool:
+    """``function`` is run by this module only as a daemon thread's target, or
+    is the ``run`` method of a thread class that makes itself a daemon."""
+    if function.name.value in daemon_targets:
+        return True
+    owner = tree.method_owner(function)
+    return function.name.value == "run" and owner is not None and _class_sets_daemon(owner)
+
+
 def daemon_only_targets(tree: SyntaxTree, creations: Creations, handle_of) -> Set[str]:
     """Names of the functions (and methods) that the module runs as a thread
     target, but only ever in daemon threads."""

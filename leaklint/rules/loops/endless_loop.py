@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from leaklint.analysis.loops import exits_through_handler, find_exit, is_constant_true
+from leaklint.analysis.workers import runs_only_in_daemon_threads
 from leaklint.rule import Rule
 
 
@@ -54,6 +55,6 @@ class EndlessLoop(Rule):
         if exit_node is not None or exits_through_handler(node, facts.tree):
             return
         function = facts.enclosing_function(node)
-        if function is not None and function.name.value in facts.daemon_only_targets:
+        if function is not None and runs_only_in_daemon_threads(function, facts.tree, facts.daemon_only_targets):
             return
         self.report(node)
