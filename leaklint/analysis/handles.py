@@ -136,7 +136,7 @@ class Handle:
 
 
 def _destination(tree: SyntaxTree, call: cst.Call) -> Destination:
-    if _expected_to_raise(tree, call):
+    if tree.expected_to_raise(call):
         return Destination(ESCAPED)  # no handle is ever created
     parent_of = tree.parent.get
     node: cst.CSTNode = call
@@ -182,23 +182,6 @@ def _destination(tree: SyntaxTree, call: cst.Call) -> Destination:
                 return _container_binding(tree, collector)
             return Destination(ESCAPED)
         return Destination(ESCAPED)
-
-
-_RAISES_CONTEXTS = frozenset({"raises", "assertRaises", "assertRaisesRegex"})
-
-
-def _expected_to_raise(tree: SyntaxTree, call: cst.Call) -> bool:
-    """``call`` runs inside ``with pytest.raises(...)`` or ``self.assertRaises(...)``."""
-    for ancestor in tree.ancestors(call):
-        if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            return False
-        if isinstance(ancestor, cst.With):
-            for item in ancestor.items:
-                func = item.item.func if isinstance(item.item, cst.Call) else None
-                name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
-                if name in _RAISES_CONTEXTS:
-                    return True
-    return False
 
 
 def _collecting_receiver(call: Optional[cst.CSTNode], arg: cst.Arg) -> Optional[cst.BaseExpression]:

@@ -160,6 +160,21 @@ class SyntaxTree:
             current = ancestor
         return current
 
+    def expected_to_raise(self, node: cst.CSTNode) -> bool:
+        """``node`` runs inside ``with pytest.raises(...)`` or
+        ``with self.assertRaises(...)`` in its own function: the test expects
+        it to fail, so what it creates never exists and its loop ends."""
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                return False
+            if isinstance(ancestor, cst.With):
+                for item in ancestor.items:
+                    func = item.item.func if isinstance(item.item, cst.Call) else None
+                    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+                    if name in _RAISES_CONTEXTS:
+                        return True
+        return False
+
     def method_owner(self, function: cst.FunctionDef) -> Optional[cst.ClassDef]:
         """The class whose body defines ``function`` directly, if any."""
         block = self.parent.get(function)
@@ -193,6 +208,9 @@ class SyntaxTree:
             elif isinstance(ancestor, cst.ClassDef):
                 return None
         return None
+
+
+_RAISES_CONTEXTS = frozenset({"raises", "assertRaises", "assertRaisesRegex"})
 
 
 def _is_label(name: cst.Name, parent: cst.CSTNode) -> bool:
