@@ -9,17 +9,21 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from leaklint import __version__
+from leaklint.baseline import BaselineError, apply_baseline, load_baseline, write_baseline
 from leaklint.config import ConfigError, Settings, load_settings, validate_codes
+from leaklint.engine import SourceError, decode_source
 from leaklint.files import FileWalker
 from leaklint.finding import FileResult
-from leaklint.output import formatters
+from leaklint.output import Report, formatters, statistics
+from leaklint.output.text import stale_baseline_note
 from leaklint.registry import UnknownCodeError, all_rules, rule_by_code
 from leaklint.runner import Checker, check_files
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+STATISTICS_FORMATS = {"text": statistics.format_text, "json": statistics.format_json}
 
 
 def _codes(value: str) -> List[str]:
@@ -41,18 +45,31 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument("--config", type=Path, metavar="FILE", help="pyproject.toml to read [tool.leaklint] from")
     files.add_argument("--force-exclude", action="store_true", help="apply exclusions to paths named on the command line too")
     files.add_argument("--stdin-filename", metavar="PATH", help="the name to report for code read from standard input")
+    files.add_argument(
+        "--files-from",
+        metavar="FILE",
+        help="also check the files listed in FILE, one per line (- reads standard input), e.g. one CI shard's share",
+    )
     run = parser.add_argument_group("running")
     run.add_argument("--jobs", "-j", type=int, metavar="N", help="processes to use (default: all cores)")
     run.add_argument("--cache-dir", type=Path, metavar="DIR", help="where to cache results (default: .leaklint_cache)")
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     output = parser.add_argument_group("output")
     output.add_argument("--output-format", choices=sorted(formatters()), default="text", help="how to print findings (default: text)")
+    output.add_argument("--statistics", action="store_true", help="print how often each rule fired instead of the findings")
     output.add_argument("--exit-zero", action="store_true", help="exit with 0 even when leaks are found")
+    baseline = parser.add_argument_group("baseline").add_mutually_exclusive_group()
+    baseline.add_argument("--baseline", type=Path, metavar="FILE", help="report only the findings not recorded in FILE")
+    baseline.add_argument("--write-baseline", type=Path, metavar="FILE", help="record the current findings in FILE and exit")
     info = parser.add_argument_group("information")
     info.add_argument("--version", action="version", version=f"leaklint {__version__}")
     info.add_argument("--list-rules", action="store_true", help="list every rule and exit")
     info.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
     return parser
+
+
+class UsageError(Exception):
+    """Options that cannot be used together, or an input that cannot be read."""
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -63,17 +80,33 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _list_rules()
         if args.explain:
             return _explain(args.explain)
+        if args.statistics and args.output_format not in STATISTICS_FORMATS:
+            raise UsageError(f"--statistics prints text or json, not {args.output_format}")
         settings = _settings(args)
-    except (ConfigError, UnknownCodeError) as error:
+        paths = _paths(args)
+        baseline = load_baseline(args.baseline) if args.baseline else None
+    except (ConfigError, UnknownCodeError, UsageError, BaselineError) as error:
         print(f"leaklint: error: {error}", file=sys.stderr)
         return EXIT_ERROR
-    results, errors = _run(args, settings)
-    for path, message in errors:
-        print(f"leaklint: error: {path}: {message}", file=sys.stderr)
-    sys.stdout.write(formatters()[args.output_format](results))
+    results, errors, read_source = _run(args, settings, paths)
+    if args.output_format != "github":  # github shows them as ::error annotations
+        for path, message in errors:
+            print(f"leaklint: error: {path}: {message}", file=sys.stderr)
+    if args.write_baseline:
+        return _write_baseline(args.write_baseline, results, read_source, errors)
+    stale = 0
+    if baseline is not None:
+        results, stale = apply_baseline(results, baseline, read_source, args.baseline)
+    report = Report(results, errors, Path.cwd(), stale)
+    if args.statistics:
+        sys.stdout.write(STATISTICS_FORMATS[args.output_format](report))
+    else:
+        sys.stdout.write(formatters()[args.output_format](report))
+    if stale and (args.statistics or args.output_format != "text"):  # the text summary says it itself
+        print(f"leaklint: {stale_baseline_note(stale)}", file=sys.stderr)
     if errors:
         return EXIT_ERROR
-    if any(result.findings for result in results) and not args.exit_zero:
+    if report.findings and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
 
@@ -90,21 +123,62 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _run(args: argparse.Namespace, settings: Settings):
+def _paths(args: argparse.Namespace) -> List[str]:
+    """The paths to check: those named, then those listed in --files-from."""
+    paths = list(args.paths)
+    if args.files_from is None:
+        return paths or ["."]
+    if args.files_from == "-":
+        if "-" in paths:
+            raise UsageError("standard input cannot hold both the file list (--files-from -) and code (-)")
+        text = sys.stdin.read()
+    else:
+        try:
+            text = Path(args.files_from).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else error
+            raise UsageError(f"--files-from {args.files_from}: cannot read: {reason}") from None
+    # Only the line ending is removed: a file name may begin or end with spaces.
+    return paths + [line.rstrip("\r\n") for line in text.splitlines() if line.strip()]
+
+
+def _run(args: argparse.Namespace, settings: Settings, paths: List[str]):
+    """Check ``paths``: the results, the (path, reason) of everything that
+    could not be checked, and a reader of the checked sources (for baselines)."""
     walker = FileWalker(settings, force_exclude=args.force_exclude)
-    paths = list(walker.files(args.paths or ["."]))
+    files = list(walker.files(paths))
     results: List[FileResult] = []
-    if "-" in paths:
-        paths.remove("-")
+    stdin_sources: Dict[str, bytes] = {}
+    if "-" in files:
+        files.remove("-")
         name = args.stdin_filename or "-"
-        results.append(Checker(settings).check_bytes(name, sys.stdin.buffer.read()))
+        stdin_sources[name] = sys.stdin.buffer.read()
+        results.append(Checker(settings).check_bytes(name, stdin_sources[name]))
     results.extend(
-        check_files(paths, settings, jobs=args.jobs or os.cpu_count() or 1, cache_dir=args.cache_dir, use_cache=not args.no_cache)
+        check_files(files, settings, jobs=args.jobs or os.cpu_count() or 1, cache_dir=args.cache_dir, use_cache=not args.no_cache)
     )
     errors = list(walker.errors)
     for result in results:
         errors.extend((result.path, problem) for problem in result.problems)
-    return results, errors
+
+    def read_source(path: str) -> Optional[str]:
+        try:
+            data = stdin_sources[path] if path in stdin_sources else Path(path).read_bytes()
+            return decode_source(data)
+        except (OSError, SourceError):
+            return None
+
+    return results, errors, read_source
+
+
+def _write_baseline(file: Path, results: List[FileResult], read_source, errors) -> int:
+    try:
+        count = write_baseline(file, results, read_source)
+    except BaselineError as error:
+        print(f"leaklint: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"leaklint: recorded {count} finding{'s' if count != 1 else ''} in {file}", file=sys.stderr)
+    return EXIT_ERROR if errors else EXIT_CLEAN
 
 
 def _list_rules() -> int:

@@ -30,7 +30,19 @@ class FileWalker:
         self.errors: List[Tuple[str, str]] = []  # (path, message) for what could not be walked
 
     def is_excluded(self, path: Path) -> bool:
-        return self._matches(path, path.is_dir())
+        """Whether ``path``, or a directory it is in below the project root,
+        is excluded: what --force-exclude applies to the paths it is given
+        (pre-commit names ``generated/client.py``, the pattern says
+        ``generated``)."""
+        root = self.settings.root.absolute()
+        absolute = path.absolute()
+        if absolute == root:
+            return False
+        if root in absolute.parents:
+            candidates = [absolute, *(parent for parent in absolute.parents if root in parent.parents)]
+        else:  # outside the project: only the components the user wrote
+            candidates = [path, *(parent for parent in path.parents if parent.name)]
+        return any(self._matches(candidate, index > 0 or candidate.is_dir()) for index, candidate in enumerate(candidates))
 
     def files(self, paths: Iterable[str]) -> Iterator[str]:
         """Python files under ``paths``, each once, in a stable order."""

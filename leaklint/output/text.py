@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from typing import List
-
-from leaklint.finding import FileResult
+from leaklint.output import Report
 
 
-def format_results(results: List[FileResult]) -> str:
+def format_report(report: Report) -> str:
     lines = [
         f"{finding.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}"
-        for result in results
-        for finding in result.findings
+        for finding in report.findings
     ]
     count = len(lines)
     if count:
         lines.append(f"Found {count} leak{'s' if count != 1 else ''}.")
     else:
         lines.append("All checks passed!")
+    if report.stale_baseline_entries:
+        lines.append(stale_baseline_note(report.stale_baseline_entries))
     return "\n".join(lines) + "\n"
+
+
+def stale_baseline_note(count: int) -> str:
+    entries = "entry no longer matches" if count == 1 else "entries no longer match"
+    return f"{count} baseline {entries}; rewrite the baseline with --write-baseline"
