@@ -29,6 +29,8 @@ from typing import Callable, ClassVar, Dict, Optional, Tuple, Type
 import libcst as cst
 
 from leaklint.analysis import FileFacts
+from leaklint.analysis.creations import Creation
+from leaklint.analysis.handles import Handle
 
 Reporter = Callable[["Rule", cst.CSTNode, str], None]
 
@@ -73,3 +75,21 @@ class Rule:
     def summary(cls) -> str:
         """The first line of the documentation: one sentence, used in tables."""
         return cls.documentation().splitlines()[0] if cls.__doc__ else ""
+
+
+class HandleRule(Rule):
+    """A rule about the handle a creating call returns (a task, a thread...).
+
+    Subclasses name the ``kinds`` of creation they judge (see
+    ``leaklint.analysis.creations``) and decide in ``check_handle`` from the
+    shared analysis of where that handle goes."""
+
+    kinds: ClassVar[Tuple[str, ...]] = ()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        creation = self.facts.creation_of(node)
+        if creation is not None and creation.kind in self.kinds:
+            self.check_handle(self.facts.handle(node), creation)
+
+    def check_handle(self, handle: Handle, creation: Creation) -> None:
+        raise NotImplementedError

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leaklint.analysis.creations import QUEUE
+from leaklint.analysis.creations import Creation, QUEUE
+from leaklint.analysis.handles import Handle
 from leaklint.analysis.queues import owned_privately
-from leaklint.rule import Rule
+from leaklint.rule import HandleRule
 
 # Every queue method but task_done(): none of them lets join() return.
 NEUTRAL_QUEUE_METHODS = frozenset(
@@ -12,7 +13,7 @@ NEUTRAL_QUEUE_METHODS = frozenset(
 )
 
 
-class JoinWithoutTaskDone(Rule):
+class JoinWithoutTaskDone(HandleRule):
     """`queue.join()` waits for `task_done()` calls that never come.
 
     ## What it does
@@ -60,12 +61,11 @@ class JoinWithoutTaskDone(Rule):
     message = "join() waits for task_done() calls, but nothing calls task_done() on this queue"
     modules = ("queue", "asyncio", "multiprocessing")
     trigger = r"Queue"
+    kinds = (QUEUE,)
 
-    def visit_Call(self, node: cst.Call) -> None:
-        creation = self.facts.creation_of(node)
-        if creation is None or creation.kind != QUEUE or not creation.joinable:
+    def check_handle(self, handle: Handle, creation: Creation) -> None:
+        if not creation.joinable:
             return
-        handle = self.facts.handle(node)
         if not owned_privately(handle) or handle.is_released(NEUTRAL_QUEUE_METHODS):
             return
         for join in handle.calls("join"):

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import libcst as cst
-
-from leaklint.analysis.creations import QUEUE
+from leaklint.analysis.creations import Creation, QUEUE
+from leaklint.analysis.handles import Handle
 from leaklint.analysis.queues import owned_privately
-from leaklint.rule import Rule
+from leaklint.rule import HandleRule
 
 # Calls that neither take items out nor hand the queue to anyone who might.
 NEUTRAL_QUEUE_METHODS = frozenset(
@@ -12,7 +11,7 @@ NEUTRAL_QUEUE_METHODS = frozenset(
 )
 
 
-class QueueWithoutConsumer(Rule):
+class QueueWithoutConsumer(HandleRule):
     """Items are put into a queue that nobody reads.
 
     ## What it does
@@ -59,13 +58,10 @@ class QueueWithoutConsumer(Rule):
     message = "items are put into {call} but nothing ever gets them, and the queue is never handed on"
     modules = ("queue", "asyncio", "multiprocessing")
     trigger = r"Queue"
+    kinds = (QUEUE,)
 
-    def visit_Call(self, node: cst.Call) -> None:
-        creation = self.facts.creation_of(node)
-        if creation is None or creation.kind != QUEUE:
-            return
-        handle = self.facts.handle(node)
+    def check_handle(self, handle: Handle, creation: Creation) -> None:
         if not owned_privately(handle):
             return
         if handle.calls("put", "put_nowait") and not handle.is_released(NEUTRAL_QUEUE_METHODS):
-            self.report(node, self.message.format(call=creation.name))
+            self.report(handle.call, self.message.format(call=creation.name))

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-import libcst as cst
-
-from leaklint.analysis.creations import TASK
-from leaklint.analysis.handles import DISCARDED, LOCAL
-from leaklint.rule import Rule
+from leaklint.analysis.creations import Creation, TASK
+from leaklint.analysis.handles import Handle, DISCARDED, LOCAL
+from leaklint.rule import HandleRule
 
 # Calls on a task that keep no reference to it and never look at its outcome.
 NEUTRAL_TASK_METHODS = frozenset(
@@ -12,7 +10,7 @@ NEUTRAL_TASK_METHODS = frozenset(
 )
 
 
-class DanglingTask(Rule):
+class DanglingTask(HandleRule):
     """The result of `create_task()` or `ensure_future()` is dropped.
 
     ## What it does
@@ -55,14 +53,11 @@ class DanglingTask(Rule):
     message = "task created by {call} is not kept: it may be garbage-collected mid-flight and its exception is lost"
     modules = ("asyncio",)
     trigger = r"create_task|ensure_future|run_in_executor"
+    kinds = (TASK,)
 
-    def visit_Call(self, node: cst.Call) -> None:
-        creation = self.facts.creation_of(node)
-        if creation is None or creation.kind != TASK:
-            return
-        handle = self.facts.handle(node)
+    def check_handle(self, handle: Handle, creation: Creation) -> None:
         destination = handle.destination
         # A local that is never read at all is LL102's.
         dropped = destination.kind == DISCARDED or (destination.kind == LOCAL and handle.reads())
         if dropped and not handle.is_released(NEUTRAL_TASK_METHODS):
-            self.report(node, self.message.format(call=creation.name))
+            self.report(handle.call, self.message.format(call=creation.name))

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import libcst as cst
-
-from leaklint.analysis.creations import TASK
-from leaklint.analysis.handles import LOCAL
-from leaklint.rule import Rule
+from leaklint.analysis.creations import Creation, TASK
+from leaklint.analysis.handles import Handle, LOCAL
+from leaklint.rule import HandleRule
 
 
-class UnusedTask(Rule):
+class UnusedTask(HandleRule):
     """A task is bound to a local variable that is never read.
 
     ## What it does
@@ -45,12 +43,9 @@ class UnusedTask(Rule):
     message = "task {name!r} is never used: await it, gather it or keep it in a set of background tasks"
     modules = ("asyncio",)
     trigger = r"create_task|ensure_future|run_in_executor"
+    kinds = (TASK,)
 
-    def visit_Call(self, node: cst.Call) -> None:
-        creation = self.facts.creation_of(node)
-        if creation is None or creation.kind != TASK:
-            return
-        handle = self.facts.handle(node)
+    def check_handle(self, handle: Handle, creation: Creation) -> None:
         destination = handle.destination
         if destination.kind == LOCAL and not handle.reads():
-            self.report(node, self.message.format(name=destination.name))
+            self.report(handle.call, self.message.format(name=destination.name))

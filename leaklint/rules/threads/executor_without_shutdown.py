@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-import libcst as cst
-
-from leaklint.analysis.creations import EXECUTOR, POOL
-from leaklint.analysis.handles import DISCARDED, INSTANCE, LOCAL
-from leaklint.rule import Rule
+from leaklint.analysis.creations import Creation, EXECUTOR, POOL
+from leaklint.analysis.handles import Handle, DISCARDED, INSTANCE, LOCAL
+from leaklint.rule import HandleRule
 
 # Calls that hand work to the pool without ever shutting it down.
 NEUTRAL_POOL_METHODS = frozenset(
@@ -22,7 +20,7 @@ NEUTRAL_POOL_METHODS = frozenset(
 )
 
 
-class ExecutorWithoutShutdown(Rule):
+class ExecutorWithoutShutdown(HandleRule):
     """An executor or process pool is created outside `with` and never shut down.
 
     ## What it does
@@ -63,15 +61,12 @@ class ExecutorWithoutShutdown(Rule):
     message = "{call} is never shut down: use it in a `with` block or call {release}"
     modules = ("concurrent", "multiprocessing")
     trigger = r"Executor|Pool"
+    kinds = (EXECUTOR, POOL,)
 
-    def visit_Call(self, node: cst.Call) -> None:
-        creation = self.facts.creation_of(node)
-        if creation is None or creation.kind not in (EXECUTOR, POOL):
-            return
-        handle = self.facts.handle(node)
+    def check_handle(self, handle: Handle, creation: Creation) -> None:
         destination = handle.destination
         if destination.in_container or destination.kind not in (DISCARDED, LOCAL, INSTANCE):
             return
         if not handle.is_released(NEUTRAL_POOL_METHODS):
             release = "shutdown()" if creation.kind == EXECUTOR else "close() and join()"
-            self.report(node, self.message.format(call=creation.name, release=release))
+            self.report(handle.call, self.message.format(call=creation.name, release=release))

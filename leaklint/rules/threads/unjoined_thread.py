@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import libcst as cst
-
-from leaklint.analysis.creations import WORKER
-from leaklint.analysis.handles import DISCARDED, GLOBAL, INSTANCE, LOCAL
+from leaklint.analysis.creations import Creation, WORKER
+from leaklint.analysis.handles import Handle, DISCARDED, GLOBAL, INSTANCE, LOCAL
 from leaklint.analysis.workers import is_daemon, is_started
-from leaklint.rule import Rule
+from leaklint.rule import HandleRule
 
 # Calls that neither wait for the worker nor hand it to anyone who will.
 NEUTRAL_WORKER_METHODS = frozenset(
@@ -25,7 +23,7 @@ NEUTRAL_WORKER_METHODS = frozenset(
 )
 
 
-class UnjoinedThread(Rule):
+class UnjoinedThread(HandleRule):
     """A thread or process is started and never joined.
 
     ## What it does
@@ -69,16 +67,13 @@ class UnjoinedThread(Rule):
     message = "{call} is started but never joined (and is not a daemon)"
     modules = ("threading", "multiprocessing")
     trigger = r"Thread|Process"
+    kinds = (WORKER,)
 
-    def visit_Call(self, node: cst.Call) -> None:
-        creation = self.facts.creation_of(node)
-        if creation is None or creation.kind != WORKER:
-            return
-        handle = self.facts.handle(node)
+    def check_handle(self, handle: Handle, creation: Creation) -> None:
         destination = handle.destination
         if destination.in_container or destination.kind not in (DISCARDED, LOCAL, GLOBAL, INSTANCE):
             return
         if not is_started(handle, creation) or is_daemon(handle, creation):
             return
         if not handle.is_released(NEUTRAL_WORKER_METHODS):
-            self.report(node, self.message.format(call=creation.name))
+            self.report(handle.call, self.message.format(call=creation.name))

@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-import libcst as cst
-
-from leaklint.analysis.creations import CHILD_PROCESS
-from leaklint.analysis.handles import DISCARDED, INSTANCE, LOCAL
-from leaklint.rule import Rule
+from leaklint.analysis.creations import Creation, CHILD_PROCESS
+from leaklint.analysis.handles import Handle, DISCARDED, INSTANCE, LOCAL
+from leaklint.rule import HandleRule
 
 # Calls that leave the child unreaped: signalling it is not waiting for it.
 NEUTRAL_POPEN_METHODS = frozenset({"kill", "terminate", "send_signal"})
 
 
-class UnwaitedProcess(Rule):
+class UnwaitedProcess(HandleRule):
     """A `subprocess.Popen` child is never waited for.
 
     ## What it does
@@ -48,14 +46,11 @@ class UnwaitedProcess(Rule):
     message = "subprocess.Popen child is never waited for: it becomes a zombie; call wait() or communicate()"
     modules = ("subprocess",)
     trigger = r"Popen"
+    kinds = (CHILD_PROCESS,)
 
-    def visit_Call(self, node: cst.Call) -> None:
-        creation = self.facts.creation_of(node)
-        if creation is None or creation.kind != CHILD_PROCESS:
-            return
-        handle = self.facts.handle(node)
+    def check_handle(self, handle: Handle, creation: Creation) -> None:
         destination = handle.destination
         if destination.in_container or destination.kind not in (DISCARDED, LOCAL, INSTANCE):
             return
         if not handle.is_released(NEUTRAL_POPEN_METHODS):
-            self.report(node)
+            self.report(handle.call)
