@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -29,8 +30,10 @@ FLAKE8_LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<column>\d+): (?P<cod
 
 
 def _leaklint_command(paths: List[str]) -> List[str]:
-    script = Path(sysconfig.get_path("scripts")) / "leaklint"
-    return [str(script), "--output-format", "json", "--no-cache", *paths]
+    # The installed console script of this environment, not whatever is on PATH.
+    script = shutil.which("leaklint", path=sysconfig.get_path("scripts"))
+    assert script, "the leaklint command is not installed in this environment"
+    return [script, "--output-format", "json", "--no-cache", *paths]
 
 
 def _flake8_command(paths: List[str]) -> List[str]:
