@@ -18,15 +18,17 @@ against the widely used plugins (pylint-django 51, pylint-pytest 64, perflint
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Type
+from typing import TYPE_CHECKING, Dict, List, Type
 
-from astroid import nodes
 from pylint.checkers import BaseRawFileChecker
-from pylint.lint import PyLinter
 
 from leaklint.engine import check_source
 from leaklint.registry import all_rules
 from leaklint.rule import Rule
+
+if TYPE_CHECKING:
+    from astroid import nodes
+    from pylint.lint import PyLinter
 
 CHECKER_ID = "87"
 INTERNAL_ERROR = "leaklint-internal-error"
