@@ -10,7 +10,9 @@ from typing import Dict, Iterable, List, Sequence, Tuple, Type
 
 from leaklint.rule import Rule
 
-_CODE = re.compile(r"^LL[1-9][0-9]{2}$")
+# LL<family>0<n>: family 1-9, rule 0-9.  The middle 0 keeps every code
+# expressible as a pylint message id (W87<family><n>, one checker: one parse).
+_CODE = re.compile(r"^LL[1-9]0[0-9]$")
 _NAME = re.compile(r"^[a-z]+(-[a-z]+)*$")
 
 
