@@ -152,8 +152,10 @@ def _run(args: argparse.Namespace, settings: Settings, paths: List[str]):
     if "-" in files:
         files.remove("-")
         name = args.stdin_filename or "-"
-        stdin_sources[name] = sys.stdin.buffer.read()
-        results.append(Checker(settings).check_bytes(name, stdin_sources[name]))
+        # Editors pass every buffer; with --force-exclude the project's excludes decide.
+        if not (args.force_exclude and args.stdin_filename and walker.is_excluded(Path(name))):
+            stdin_sources[name] = sys.stdin.buffer.read()
+            results.append(Checker(settings).check_bytes(name, stdin_sources[name]))
     results.extend(
         check_files(files, settings, jobs=args.jobs or os.cpu_count() or 1, cache_dir=args.cache_dir, use_cache=not args.no_cache)
     )

@@ -128,7 +128,7 @@ def _read_gitignore(directory: Path) -> Optional[pathspec.PathSpec]:
         lines = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def _enclosing_gitignores(top: Path) -> List[Tuple[Path, pathspec.PathSpec]]:
