@@ -1,20 +1,43 @@
 """Check many files: read each once, apply per-file ignores and ``# noqa``.
 
 This is the command line's engine room (the plugins call ``check_source``
-directly, since their hosts read, schedule and suppress)."""
+directly, since their hosts read, schedule and suppress).
+
+:func:`check_files` answers unchanged files from the cache (:mod:`leaklint.cache`),
+checks a few files in this process and many in a pool of worker processes.
+Every file is bounded in time: one that takes longer than ``timeout`` seconds,
+or whose worker dies, gets a one-line error and the run goes on."""
 
 from __future__ import annotations
 
 import fnmatch
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from contextlib import contextmanager
+from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Type
+from typing import Any, Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Type
 
+from leaklint.cache import ResultCache, StatKey, content_hash, stat_key
 from leaklint.config import Settings
 from leaklint.engine import SourceError, check_source, decode_source
 from leaklint.finding import FileResult
 from leaklint.noqa import drop_suppressed
 from leaklint.registry import select_rules
 from leaklint.rule import Rule
+
+DEFAULT_TIMEOUT = 60.0  # seconds per file; the largest stdlib file takes about one
+# Below this much source, starting workers costs more than it saves.
+_IN_PROCESS_BYTES = 256 * 1024
+_MAX_CHUNK = 16
+# The pool kills a worker this long after its own in-process alarm should have
+# fired: the alarm cannot interrupt native code (the parser), the kill can.
+_KILL_GRACE = 5.0
 
 
 class Checker:
@@ -60,10 +83,276 @@ def _path_matches(path: str, pattern: str, root: Path) -> bool:
     return fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(candidate.name, pattern)
 
 
-def check_files(paths: Sequence[str], settings: Settings, jobs: Optional[int] = None, **_: object) -> List[FileResult]:
-    """Check ``paths``; results come back in the order of ``paths``."""
+# What checking one file gives back: the result (None when the content hash
+# equals the cached one, so the cached result stands), the (mtime_ns, size)
+# seen before reading and the content hash (None when not hashed or not read).
+Outcome = Tuple[Optional[FileResult], Optional[StatKey], Optional[str]]
+# One file to check: its index in the caller's list, its path, and the content
+# hash of its cached result, if any.
+Task = Tuple[int, str, Optional[str]]
+
+
+def check_files(
+    paths: Sequence[str],
+    settings: Settings,
+    jobs: Optional[int] = None,
+    cache_dir: Optional[Path] = None,
+    use_cache: bool = True,
+    timeout: Optional[float] = DEFAULT_TIMEOUT,
+) -> List[FileResult]:
+    """Check ``paths``; results come back in the order of ``paths`` and are the
+    same whatever ``jobs`` and the cache.  ``timeout`` bounds each file (seconds;
+    ``None``: no bound)."""
     checker = Checker(settings)
-    return [checker.check_file(path) for path in paths]
+    cache = ResultCache.open(settings, checker.rules, cache_dir) if use_cache else None
+    absolute = [os.path.abspath(path) for path in paths]
+    results: List[Optional[FileResult]] = [None] * len(paths)
+    tasks: List[Task] = []
+    sizes: Dict[int, int] = {}
+    for index, path in enumerate(paths):
+        try:
+            stat: Optional[os.stat_result] = os.stat(path)
+        except OSError:
+            stat = None  # reading it will say why
+        if cache is not None and stat is not None:
+            cached = cache.by_stat(absolute[index], stat, path)
+            if cached is not None:
+                results[index] = cached
+                continue
+        sizes[index] = stat.st_size if stat is not None else 0
+        tasks.append((index, path, cache.known_hash(absolute[index]) if cache is not None else None))
+
+    def record(index: int, outcome: Outcome) -> None:
+        result, stat, digest = outcome
+        if result is None and cache is not None and digest is not None:
+            result = cache.by_hash(absolute[index], digest, stat, paths[index])
+            if result is None:  # the cached entry was unreadable after all
+                result = _check_one(checker, paths[index], None, False, timeout)[0]
+        elif result is not None and cache is not None and stat is not None and digest is not None:
+            cache.store(absolute[index], stat, digest, result)
+        results[index] = result
+
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    if jobs == 1 or len(tasks) < 2 or sum(sizes.values()) < _IN_PROCESS_BYTES:
+        for index, path, known_hash in tasks:
+            record(index, _check_one(checker, path, known_hash, cache is not None, timeout))
+    else:
+        largest_first = sorted(tasks, key=lambda task: -sizes[task[0]])
+        _run_pool(settings, _chunks(largest_first, sizes, jobs), jobs, cache is not None, timeout, record)
+    if cache is not None:
+        cache.save(absolute)
+    return [
+        result if result is not None else FileResult(path, error="not checked: leaklint lost its result (a bug)")
+        for path, result in zip(paths, results)
+    ]
+
+
+def _check_one(checker: Checker, path: str, known_hash: Optional[str], hashing: bool, timeout: Optional[float]) -> Outcome:
+    try:
+        with open(path, "rb") as handle:
+            stat = stat_key(os.fstat(handle.fileno()))  # before reading: a later change shows
+            data = handle.read()
+    except OSError as error:
+        return FileResult(path, error=f"cannot read: {error.strerror or error}"), None, None
+    digest = content_hash(data) if hashing else None
+    if digest is not None and digest == known_hash:
+        return None, stat, digest
+    try:
+        with _time_limit(timeout):
+            result = checker.check_bytes(path, data)
+    except _FileTimeout:
+        return FileResult(path, error=_timeout_message(timeout)), None, None
+    return result, stat, digest
+
+
+def _timeout_message(timeout: Optional[float]) -> str:
+    return f"not checked: took longer than {timeout:g} s"
+
+
+class _FileTimeout(BaseException):
+    """Raised by the alarm in the middle of checking a file.  Not an Exception,
+    so no ``except Exception`` on the way (the guard around each rule) eats it."""
+
+
+@contextmanager
+def _time_limit(seconds: Optional[float]) -> Iterator[None]:
+    """Interrupt the Python code of this block after ``seconds``.  Only on the
+    main thread of a POSIX process whose real-time timer is free; the parser's
+    native code is not interrupted (the pool kills a worker that overruns)."""
+    if (
+        not seconds
+        or not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getitimer(signal.ITIMER_REAL)[0] != 0
+    ):
+        yield
+        return
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise _FileTimeout()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# -- the worker pool ---------------------------------------------------------------
+#
+# Not concurrent.futures or multiprocessing.Pool: one loses every pending file
+# when a worker dies, the other hangs, and neither can stop a worker stuck in
+# native code.  Here the parent knows which file each worker is on (results
+# come back one file at a time), so a worker that dies or overruns costs that
+# one file an error; the rest of its chunk goes back in the queue.
+
+
+def _chunks(tasks: List[Task], sizes: Dict[int, int], jobs: int) -> List[List[Task]]:
+    """Consecutive runs of ``tasks`` of about equal size: the big files (first)
+    alone, the small ones in batches, so that the last chunks are small and the
+    workers finish together."""
+    target = max(1, sum(sizes.values()) // (jobs * 16))
+    chunks: List[List[Task]] = []
+    chunk: List[Task] = []
+    chunk_bytes = 0
+    for task in tasks:
+        chunk.append(task)
+        chunk_bytes += sizes[task[0]]
+        if chunk_bytes >= target or len(chunk) >= _MAX_CHUNK:
+            chunks.append(chunk)
+            chunk, chunk_bytes = [], 0
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
+def _context() -> Any:
+    # fork: a worker starts in milliseconds with libcst and the rules already
+    # imported.  Not on macOS, where forking after system frameworks ran is unsafe.
+    if "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin":
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _worker_main(settings: Settings, connection: Any, hashing: bool, timeout: Optional[float]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # on Ctrl-C the parent stops the workers
+    checker = Checker(settings)
+    while True:
+        try:
+            chunk = connection.recv()
+        except (EOFError, OSError):
+            return  # the parent is gone
+        if chunk is None:
+            return
+        for index, path, known_hash in chunk:
+            connection.send((index, _check_one(checker, path, known_hash, hashing, timeout)))
+
+
+class _Worker:
+    def __init__(self, context: Any, settings: Settings, hashing: bool, timeout: Optional[float]):
+        self.connection, child_end = context.Pipe()
+        self.process = context.Process(target=_worker_main, args=(settings, child_end, hashing, timeout), daemon=True)
+        self.process.start()
+        child_end.close()  # so that the worker's death reads as end-of-file here
+        self.chunk: List[Task] = []
+        self.done = 0
+        self.deadline = 0.0
+
+    @property
+    def busy(self) -> bool:
+        return self.done < len(self.chunk)
+
+    def give(self, chunk: List[Task], limit: Optional[float]) -> None:
+        self.chunk, self.done = chunk, 0
+        self.deadline = time.monotonic() + (limit or 0.0)
+        self.connection.send(chunk)
+
+    def receive(self, record: Any, limit: Optional[float]) -> Optional[str]:
+        """Take every result that has arrived; a message if the worker died."""
+        try:
+            while self.busy and self.connection.poll():
+                index, outcome = self.connection.recv()
+                record(index, outcome)
+                self.done += 1
+                self.deadline = time.monotonic() + (limit or 0.0)
+        except Exception:  # end of file, or a message cut short: the worker is gone
+            return self._death()
+        if self.busy and not self.process.is_alive():
+            return self._death()
+        return None
+
+    def _death(self) -> str:
+        self.process.join(1.0)
+        code = self.process.exitcode
+        if code is None:
+            how = "stopped answering"
+        elif code < 0:
+            try:
+                how = f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"killed by signal {-code}"
+        else:
+            how = f"exit status {code}"
+        return f"not checked: the worker process checking it died ({how})"
+
+    def stop(self, kill: bool = False) -> None:
+        if not kill:
+            try:
+                self.connection.send(None)
+            except OSError:
+                pass
+            self.process.join(5.0)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.connection.close()
+
+
+def _run_pool(
+    settings: Settings, chunks: List[List[Task]], jobs: int, hashing: bool, timeout: Optional[float], record: Any
+) -> None:
+    context = _context()
+    limit = timeout + _KILL_GRACE if timeout else None
+    queue: Deque[List[Task]] = deque(chunks)
+    workers: List[_Worker] = []
+    finished = False
+    try:
+        workers = [_Worker(context, settings, hashing, timeout) for _ in range(min(jobs, len(queue)))]
+        while True:
+            for position, worker in enumerate(workers):
+                if not worker.busy and queue:
+                    if not worker.process.is_alive():
+                        worker.stop(kill=True)
+                        worker = workers[position] = _Worker(context, settings, hashing, timeout)
+                    worker.give(queue.popleft(), limit)
+            busy = [worker for worker in workers if worker.busy]
+            if not busy:
+                break
+            wait_seconds = None if limit is None else max(0.0, min(worker.deadline for worker in busy) - time.monotonic())
+            ready = set(wait([w.connection for w in busy] + [w.process.sentinel for w in busy], wait_seconds))
+            for position, worker in enumerate(workers):
+                if not worker.busy:
+                    continue
+                failure = None
+                if worker.connection in ready or worker.process.sentinel in ready:
+                    failure = worker.receive(record, limit)
+                if failure is None and worker.busy and limit is not None and time.monotonic() > worker.deadline:
+                    failure = _timeout_message(timeout)
+                if failure is not None:
+                    index, path, _ = worker.chunk[worker.done]
+                    record(index, (FileResult(path, error=failure), None, None))
+                    rest = worker.chunk[worker.done + 1 :]
+                    if rest:
+                        queue.appendleft(rest)
+                    worker.chunk = []
+                    worker.stop(kill=True)  # a fresh one takes its place when there is work
+        finished = True
+    finally:
+        for worker in workers:
+            worker.stop(kill=not finished)
+
 
 
 def iter_findings(results: Iterable[FileResult]):

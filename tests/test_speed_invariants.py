@@ -1,0 +1,309 @@
+"""What the speed machinery must never change: the findings.
+
+Whatever the number of processes, a cold or warm cache, or the textual
+pre-check, every file gets the same result; a stale, corrupt or unwritable
+cache never leaks into the results; a worker that dies or a file that takes
+forever costs that one file a one-line error, not the run.  No timings are
+asserted here: speed lives in ``benchmarks/``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sysconfig
+import threading
+import time
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from leaklint import runner
+from leaklint.cache import CACHE_DIR_NAME
+from leaklint.config import Settings
+from leaklint.engine import check_source
+from leaklint.registry import select_rules
+from leaklint.runner import Checker, check_files
+from tests.expectations import fixture_files
+
+STDLIB_SAMPLE_SIZE = 150
+
+
+def outcome(results) -> List[tuple]:
+    return [(result.path, result.findings, result.error, result.rule_errors) for result in results]
+
+
+def stdlib_sample() -> List[str]:
+    """About 150 stdlib files, every n-th in path order (the same on every run)
+    of those under 40 kB (to keep this quick), plus a few test modules (in
+    every Python version) where the rules find things."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    everything = sorted(
+        path
+        for path in stdlib.rglob("*.py")
+        if not {"site-packages", "dist-packages", "__pycache__"} & set(path.relative_to(stdlib).parts)
+    )
+    small = [path for path in everything if path.stat().st_size < 40_000]
+    step = max(1, len(small) // (STDLIB_SAMPLE_SIZE - 3))
+    chosen = set(small[::step])
+    with_findings = {"test/test_asyncio/test_locks.py", "test/test_asyncio/test_queues.py", "test/test_threading.py"}
+    chosen.update(path for path in everything if path.relative_to(stdlib).as_posix() in with_findings)
+    return [str(path) for path in sorted(chosen)]
+
+
+@pytest.fixture
+def pool_always(monkeypatch):
+    """Send even a few small files to the worker pool."""
+    monkeypatch.setattr(runner, "_IN_PROCESS_BYTES", 0)
+
+
+def requires_fork():
+    if runner._context().get_start_method() != "fork":
+        pytest.skip("the worker-failure tests patch the checker in the parent, which only forked workers inherit")
+
+
+def count_checks(monkeypatch) -> List[str]:
+    """Record every file really checked (not answered from the cache) in this process."""
+    checked: List[str] = []
+    original = Checker.check_bytes
+
+    def counting(self, path, data):
+        checked.append(path)
+        return original(self, path, data)
+
+    monkeypatch.setattr(Checker, "check_bytes", counting)
+    return checked
+
+
+# -- same findings whatever the route -------------------------------------------------
+
+
+@pytest.mark.parametrize("corpus", ["fixtures", "stdlib sample"])
+def test_findings_are_the_same_with_any_jobs_and_cache(corpus, tmp_path, pool_always):
+    paths = [str(path) for path in fixture_files()] if corpus == "fixtures" else stdlib_sample()
+    settings = Settings(root=tmp_path)
+    one_process = outcome(check_files(paths, settings, jobs=1, use_cache=False))
+    assert [entry[0] for entry in one_process] == paths  # in the order given
+    assert any(entry[1] for entry in one_process), "the corpus should hold findings, or this test proves little"
+    assert outcome(check_files(paths, settings, jobs=2, use_cache=False)) == one_process
+    cache_dir = tmp_path / "cache"
+    assert outcome(check_files(paths, settings, jobs=2, cache_dir=cache_dir)) == one_process  # cold
+    assert outcome(check_files(paths, settings, jobs=2, cache_dir=cache_dir)) == one_process  # warm
+    assert outcome(check_files(paths, settings, jobs=1, cache_dir=cache_dir)) == one_process  # warm, one process
+
+
+def test_precheck_changes_no_finding_on_a_real_tree():
+    rules = select_rules()
+    for path in stdlib_sample():
+        source = Path(path).read_bytes()
+        with_precheck = check_source(source, path, rules)
+        without = check_source(source, path, rules, precheck=False)
+        assert (with_precheck.findings, with_precheck.error) == (without.findings, without.error), path
+
+
+# -- the cache -------------------------------------------------------------------------
+
+LEAKY = "import asyncio\n\nasync def main():\n    asyncio.create_task(work())\n"
+CLEAN = "import asyncio\n\nasync def main():\n    await work()\n"
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "leaky.py").write_text(LEAKY, encoding="utf-8")
+    (tmp_path / "clean.py").write_text(CLEAN, encoding="utf-8")
+    (tmp_path / "broken.py").write_text("def (:\n", encoding="utf-8")
+    paths = [str(tmp_path / name) for name in ("leaky.py", "clean.py", "broken.py")]
+    return Settings(root=tmp_path), paths
+
+
+def test_a_warm_cache_answers_without_checking_and_gives_the_same_results(project, monkeypatch):
+    settings, paths = project
+    cold = outcome(check_files(paths, settings, jobs=1))
+    assert cold[0][1] and not cold[1][1] and cold[2][2]  # a finding, none, a file error
+    checked = count_checks(monkeypatch)
+    assert outcome(check_files(paths, settings, jobs=1)) == cold
+    assert checked == []  # findings, "no findings" and file errors all came from the cache
+    cache_dir = settings.root / CACHE_DIR_NAME
+    assert (cache_dir / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
+
+
+def test_the_cache_follows_the_path_it_is_asked_with(project, monkeypatch):
+    settings, paths = project
+    check_files(paths, settings, jobs=1)
+    monkeypatch.chdir(settings.root)
+    relative = [os.path.basename(path) for path in paths]
+    results = check_files(relative, settings, jobs=1)
+    assert [finding.path for result in results for finding in result.findings] == ["leaky.py"]
+
+
+def test_a_changed_setting_is_not_answered_from_the_cache(project):
+    settings, paths = project
+    assert check_files(paths, settings, jobs=1)[0].findings
+    ignoring = Settings(root=settings.root, ignore=["LL1"])
+    assert check_files(paths, ignoring, jobs=1)[0].findings == []
+    per_file = Settings(root=settings.root, per_file_ignores={"leaky.py": ["LL101"]})
+    assert check_files(paths, per_file, jobs=1)[0].findings == []
+    assert check_files(paths, settings, jobs=1)[0].findings  # and back
+
+
+def test_another_leaklint_version_does_not_read_the_cache(project, monkeypatch):
+    settings, paths = project
+    check_files(paths, settings, jobs=1)
+    monkeypatch.setattr("leaklint.cache.__version__", "999.0")
+    checked = count_checks(monkeypatch)
+    check_files(paths, settings, jobs=1)
+    assert len(checked) == len(paths)
+
+
+@pytest.mark.parametrize("same_size", [True, False])
+def test_changed_content_is_checked_again(project, same_size):
+    settings, paths = project
+    leaky = Path(paths[0])
+    assert check_files(paths, settings, jobs=1)[0].findings
+    # Same size and (on a coarse clock) the same mtime: only the content tells.
+    fixed = LEAKY.replace("asyncio.create_task(work())", "await asyncio.sleep(100000)")
+    if not same_size:
+        fixed += "\n\n"
+    before = leaky.stat()
+    leaky.write_text(fixed, encoding="utf-8")
+    if same_size:
+        os.utime(leaky, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert leaky.stat().st_size == before.st_size
+    assert check_files(paths, settings, jobs=1)[0].findings == []
+
+
+def test_a_touched_but_unchanged_file_is_not_checked_again(project, monkeypatch):
+    settings, paths = project
+    cold = outcome(check_files(paths, settings, jobs=1))
+    later = time.time() + 10
+    os.utime(paths[0], (later, later))
+    checked = count_checks(monkeypatch)
+    assert outcome(check_files(paths, settings, jobs=1)) == cold
+    assert checked == []
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [b"\x00\xffnot json", b"[1, 2]", b'{"format": 1, "entries": {"x": 1}}', b'{"format": 1, "entries": []}', None],
+)
+def test_a_corrupt_cache_is_ignored(project, garbage):
+    settings, paths = project
+    cold = outcome(check_files(paths, settings, jobs=1))
+    cache_files = list((settings.root / CACHE_DIR_NAME).glob("*.json"))
+    assert len(cache_files) == 1
+    if garbage is None:  # well-formed, with every entry mangled
+        document = json.loads(cache_files[0].read_bytes())
+        for entry in document["entries"].values():
+            entry[3] = ["not", "a", "result", "at all"]
+        garbage = json.dumps(document).encode()
+        for path in paths:  # make the stat match fail, so the hash path reads the mangled entry too
+            os.utime(path, (time.time() - 100, time.time() - 100))
+    cache_files[0].write_bytes(garbage)
+    assert outcome(check_files(paths, settings, jobs=1)) == cold
+    assert outcome(check_files(paths, settings, jobs=1)) == cold
+
+
+def test_an_unwritable_cache_is_ignored(project, tmp_path):
+    settings, paths = project
+    cold = outcome(check_files(paths, settings, jobs=1, use_cache=False))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    for cache_dir in (blocker, blocker / "cache"):  # a file where the directory should be, and below one
+        assert outcome(check_files(paths, settings, jobs=1, cache_dir=cache_dir)) == cold
+        assert outcome(check_files(paths, settings, jobs=2, cache_dir=cache_dir)) == cold
+
+
+def test_no_cache_writes_nothing(project):
+    settings, paths = project
+    check_files(paths, settings, jobs=1, use_cache=False)
+    assert not (settings.root / CACHE_DIR_NAME).exists()
+
+
+# -- failures in the pool ----------------------------------------------------------------
+
+
+def sabotage(monkeypatch, target: str, action) -> None:
+    original = Checker.check_bytes
+
+    def sabotaged(self, path, data):
+        if os.path.basename(path) == target:
+            action()
+        return original(self, path, data)
+
+    monkeypatch.setattr(Checker, "check_bytes", sabotaged)
+
+
+def many_files(tmp_path: Path, count: int = 12) -> List[str]:
+    paths = []
+    for number in range(count):
+        path = tmp_path / f"module_{number:02d}.py"
+        path.write_text(LEAKY if number % 2 else CLEAN, encoding="utf-8")
+        paths.append(str(path))
+    return paths
+
+
+def test_a_worker_that_dies_costs_one_file(tmp_path, monkeypatch, pool_always):
+    requires_fork()
+    paths = many_files(tmp_path)
+    settings = Settings(root=tmp_path)
+    expected = outcome(check_files(paths, settings, jobs=1, use_cache=False))
+    sabotage(monkeypatch, "module_05.py", lambda: os._exit(3))
+    results = outcome(check_files(paths, settings, jobs=2, cache_dir=tmp_path / "cache"))
+    assert results[5][2] == "not checked: the worker process checking it died (exit status 3)"
+    assert results[:5] + results[6:] == expected[:5] + expected[6:]
+    # The failure was not cached: with the worker healthy again the file is checked.
+    monkeypatch.undo()
+    assert outcome(check_files(paths, settings, jobs=2, cache_dir=tmp_path / "cache")) == expected
+
+
+def test_a_file_that_takes_forever_costs_one_file(tmp_path, monkeypatch, pool_always):
+    requires_fork()
+    paths = many_files(tmp_path)
+    settings = Settings(root=tmp_path)
+    expected = outcome(check_files(paths, settings, jobs=1, use_cache=False))
+    sabotage(monkeypatch, "module_03.py", lambda: time.sleep(600))
+    results = outcome(check_files(paths, settings, jobs=2, use_cache=False, timeout=0.5))
+    assert results[3][2] == "not checked: took longer than 0.5 s"
+    assert results[:3] + results[4:] == expected[:3] + expected[4:]
+
+
+def test_a_worker_stuck_where_the_alarm_cannot_reach_is_killed(tmp_path, monkeypatch, pool_always):
+    """Native code (the parser) does not see the alarm; the parent kills the worker."""
+    requires_fork()
+    monkeypatch.setattr(runner, "_KILL_GRACE", 0.5)
+    paths = many_files(tmp_path)
+    settings = Settings(root=tmp_path)
+    expected = outcome(check_files(paths, settings, jobs=1, use_cache=False))
+
+    def deaf_to_alarms():
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(600)
+
+    sabotage(monkeypatch, "module_08.py", deaf_to_alarms)
+    results = outcome(check_files(paths, settings, jobs=2, use_cache=False, timeout=0.5))
+    assert results[8][2] == "not checked: took longer than 0.5 s"
+    assert results[:8] + results[9:] == expected[:8] + expected[9:]
+
+
+def test_a_file_that_takes_forever_in_process_costs_one_file(tmp_path, monkeypatch):
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        pytest.skip("the in-process time limit needs SIGALRM on the main thread")
+    paths = many_files(tmp_path, 4)
+    settings = Settings(root=tmp_path)
+    expected = outcome(check_files(paths, settings, jobs=1, use_cache=False))
+    sabotage(monkeypatch, "module_01.py", lambda: time.sleep(600))
+    results = outcome(check_files(paths, settings, jobs=1, cache_dir=tmp_path / "cache", timeout=0.5))
+    assert results[1][2] == "not checked: took longer than 0.5 s"
+    assert results[:1] + results[2:] == expected[:1] + expected[2:]
+    monkeypatch.undo()
+    assert outcome(check_files(paths, settings, jobs=1, cache_dir=tmp_path / "cache")) == expected
+
+
+def test_an_unreadable_file_is_an_error_in_every_route(tmp_path, pool_always):
+    paths = many_files(tmp_path, 4) + [str(tmp_path / "missing.py")]
+    settings = Settings(root=tmp_path)
+    expected = outcome(check_files(paths, settings, jobs=1, use_cache=False))
+    assert expected[-1][2].startswith("cannot read: ")
+    assert outcome(check_files(paths, settings, jobs=2, cache_dir=tmp_path / "cache")) == expected
+    assert outcome(check_files(paths, settings, jobs=2, cache_dir=tmp_path / "cache")) == expected
