@@ -9,10 +9,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from leaklint import __version__
-from leaklint.baseline import BaselineError, apply_baseline, load_baseline, write_baseline
+from leaklint.baseline import BaselineError, SourceReader, apply_baseline, load_baseline, write_baseline
 from leaklint.config import ConfigError, Settings, load_settings, validate_codes
 from leaklint.engine import SourceError, decode_source
 from leaklint.files import FileWalker
@@ -89,7 +89,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"leaklint: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     results, errors, read_source = _run(args, settings, paths)
-    if args.output_format != "github":  # github shows them as ::error annotations
+    if args.output_format != "github" or args.write_baseline:  # github shows them as ::error annotations
         for path, message in errors:
             print(f"leaklint: error: {path}: {message}", file=sys.stderr)
     if args.write_baseline:
@@ -173,7 +173,7 @@ def _run(args: argparse.Namespace, settings: Settings, paths: List[str]):
     return results, errors, read_source
 
 
-def _write_baseline(file: Path, results: List[FileResult], read_source, errors) -> int:
+def _write_baseline(file: Path, results: List[FileResult], read_source: SourceReader, errors: List[Tuple[str, str]]) -> int:
     try:
         count = write_baseline(file, results, read_source)
     except BaselineError as error:

@@ -204,3 +204,12 @@ def test_fingerprint_names_the_innermost_function_and_the_whole_statement(tmp_pa
     ]
     # From inside pkg/, the same file is named relative to the baseline's directory.
     assert fingerprints(result, source, tmp_path / "pkg")[0].path == "app.py"
+
+
+def test_writing_a_baseline_still_reports_files_that_could_not_be_checked(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "broken.py").write_text("def broken(:\n", encoding="utf-8")
+    code, out, err = run(capsys, "--output-format", "github", "--write-baseline", "baseline.json", "broken.py")
+    assert (code, out) == (2, "")
+    assert err.startswith("leaklint: error: broken.py: syntax error")
+    assert err.endswith("leaklint: recorded 0 findings in baseline.json\n")
