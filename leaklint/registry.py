@@ -69,6 +69,12 @@ def _matches(code: str, selector: str) -> bool:
     return selector == "ALL" or code.startswith(selector)
 
 
+def _specificity(selector: str) -> int:
+    """``ALL`` is the least specific selector; otherwise the longer, the more."""
+    selector = selector.strip().upper()
+    return 0 if selector == "ALL" else len(selector)
+
+
 def select_rules(
     select: Iterable[str] = ("LL",), ignore: Iterable[str] = (), extend_select: Iterable[str] = ()
 ) -> List[Type[Rule]]:
@@ -80,8 +86,8 @@ def select_rules(
     check_selectors(selected + ignored)
     enabled = []
     for rule in all_rules():
-        best_select = max((len(s) for s in selected if _matches(rule.code, s)), default=-1)
-        best_ignore = max((len(s) for s in ignored if _matches(rule.code, s)), default=-1)
+        best_select = max((_specificity(s) for s in selected if _matches(rule.code, s)), default=-1)
+        best_ignore = max((_specificity(s) for s in ignored if _matches(rule.code, s)), default=-1)
         if best_select >= 0 and best_select > best_ignore:
             enabled.append(rule)
     return enabled
