@@ -110,11 +110,23 @@ def _parse(text: str) -> cst.Module:
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        raise SourceError(_syntax_error_line(error)) from None
+        raise SourceError(_python_syntax_error(text) or _syntax_error_line(error)) from None
     except RecursionError:
         raise SourceError("too deeply nested to parse") from None
     except Exception as error:  # the native parser's own failures
         raise SourceError(f"cannot parse: {_one_line(error)}") from None
+
+
+def _python_syntax_error(text: str) -> Optional[str]:
+    """Python's own account of the error, which users know and which points at
+    the right line; None when Python accepts what libcst rejected."""
+    try:
+        ast.parse(text)
+    except SyntaxError as error:
+        return f"syntax error at {error.lineno}:{error.offset or 1}: {error.msg}"
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    return None
 
 
 _PARSER_DETAIL = re.compile(r"^parser error: error at (\d+):(\d+): (.*)$")
