@@ -10,6 +10,8 @@ or whose worker dies, gets a one-line error and the run goes on."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import fnmatch
 import multiprocessing
 import os
@@ -35,6 +37,9 @@ DEFAULT_TIMEOUT = 60.0  # seconds per file; the largest stdlib file takes about 
 # Below this much source, starting workers costs more than it saves.
 _IN_PROCESS_BYTES = 256 * 1024
 _MAX_CHUNK = 16
+# Parsing a file this large takes 100-200 MiB; the pool parses one at a time,
+# so that two such peaks never add up.
+_LARGE_FILE_BYTES = 100 * 1024
 # The pool kills a worker this long after its own in-process alarm should have
 # fired: the alarm cannot interrupt native code (the parser), the kill can.
 _KILL_GRACE = 5.0
@@ -138,7 +143,9 @@ def check_files(
             record(index, _check_one(checker, path, known_hash, cache is not None, timeout))
     else:
         largest_first = sorted(tasks, key=lambda task: -sizes[task[0]])
-        _run_pool(settings, _chunks(largest_first, sizes, jobs), jobs, cache is not None, timeout, record)
+        large = [[task] for task in largest_first if sizes[task[0]] >= _LARGE_FILE_BYTES]
+        small = _chunks([task for task in largest_first if sizes[task[0]] < _LARGE_FILE_BYTES], sizes, jobs)
+        _run_pool(settings, large, small, jobs, cache is not None, timeout, record)
     if cache is not None:
         cache.save(absolute)
     return [
@@ -162,7 +169,27 @@ def _check_one(checker: Checker, path: str, known_hash: Optional[str], hashing: 
             result = checker.check_bytes(path, data)
     except _FileTimeout:
         return FileResult(path, error=_timeout_message(timeout)), None, None
+    finally:
+        if len(data) >= _LARGE_FILE_BYTES:
+            _release_free_memory()
     return result, stat, digest
+
+
+def _load_malloc_trim() -> Any:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or None).malloc_trim
+    except (OSError, AttributeError):
+        return None  # not glibc
+
+
+_malloc_trim = _load_malloc_trim() if sys.platform.startswith("linux") else None
+
+
+def _release_free_memory() -> None:
+    """glibc keeps the memory of a freed syntax tree (over 100 MiB for a large
+    file) for later; hand it back, or every process stays at its largest file."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 def _timeout_message(timeout: Optional[float]) -> str:
@@ -210,10 +237,10 @@ def _time_limit(seconds: Optional[float]) -> Iterator[None]:
 
 
 def _chunks(tasks: List[Task], sizes: Dict[int, int], jobs: int) -> List[List[Task]]:
-    """Consecutive runs of ``tasks`` of about equal size: the big files (first)
-    alone, the small ones in batches, so that the last chunks are small and the
-    workers finish together."""
-    target = max(1, sum(sizes.values()) // (jobs * 16))
+    """Consecutive runs of ``tasks`` (largest first) of about equal size: the
+    bigger files alone or in twos, the small ones in batches, so that the last
+    chunks are small and the workers finish together."""
+    target = max(1, sum(sizes[task[0]] for task in tasks) // (jobs * 16))
     chunks: List[List[Task]] = []
     chunk: List[Task] = []
     chunk_bytes = 0
@@ -259,13 +286,14 @@ class _Worker:
         self.chunk: List[Task] = []
         self.done = 0
         self.deadline = 0.0
+        self.large = False  # the chunk is one large file
 
     @property
     def busy(self) -> bool:
         return self.done < len(self.chunk)
 
-    def give(self, chunk: List[Task], limit: Optional[float]) -> None:
-        self.chunk, self.done = chunk, 0
+    def give(self, chunk: List[Task], limit: Optional[float], large: bool) -> None:
+        self.chunk, self.done, self.large = chunk, 0, large
         self.deadline = time.monotonic() + (limit or 0.0)
         self.connection.send(chunk)
 
@@ -311,22 +339,34 @@ class _Worker:
 
 
 def _run_pool(
-    settings: Settings, chunks: List[List[Task]], jobs: int, hashing: bool, timeout: Optional[float], record: Any
+    settings: Settings,
+    large: List[List[Task]],
+    small: List[List[Task]],
+    jobs: int,
+    hashing: bool,
+    timeout: Optional[float],
+    record: Any,
 ) -> None:
+    """Check the ``large`` chunks (one large file each, largest first) one at a
+    time, and the ``small`` chunks on the other workers meanwhile."""
     context = _context()
     limit = timeout + _KILL_GRACE if timeout else None
-    queue: Deque[List[Task]] = deque(chunks)
+    queues: Dict[bool, Deque[List[Task]]] = {True: deque(large), False: deque(small)}
     workers: List[_Worker] = []
     finished = False
     try:
-        workers = [_Worker(context, settings, hashing, timeout) for _ in range(min(jobs, len(queue)))]
+        workers = [_Worker(context, settings, hashing, timeout) for _ in range(min(jobs, len(large) + len(small)))]
         while True:
             for position, worker in enumerate(workers):
-                if not worker.busy and queue:
-                    if not worker.process.is_alive():
-                        worker.stop(kill=True)
-                        worker = workers[position] = _Worker(context, settings, hashing, timeout)
-                    worker.give(queue.popleft(), limit)
+                if worker.busy:
+                    continue
+                take_large = bool(queues[True]) and not any(other.busy and other.large for other in workers)
+                if not take_large and not queues[False]:
+                    continue
+                if not worker.process.is_alive():
+                    worker.stop(kill=True)
+                    worker = workers[position] = _Worker(context, settings, hashing, timeout)
+                worker.give(queues[take_large].popleft(), limit, take_large)
             busy = [worker for worker in workers if worker.busy]
             if not busy:
                 break
@@ -345,14 +385,13 @@ def _run_pool(
                     record(index, (FileResult(path, error=failure), None, None))
                     rest = worker.chunk[worker.done + 1 :]
                     if rest:
-                        queue.appendleft(rest)
+                        queues[worker.large].appendleft(rest)
                     worker.chunk = []
                     worker.stop(kill=True)  # a fresh one takes its place when there is work
         finished = True
     finally:
         for worker in workers:
             worker.stop(kill=not finished)
-
 
 
 def iter_findings(results: Iterable[FileResult]):

@@ -54,8 +54,10 @@ def stdlib_sample() -> List[str]:
 
 @pytest.fixture
 def pool_always(monkeypatch):
-    """Send even a few small files to the worker pool."""
+    """Send even a few small files to the worker pool, and treat some as large
+    (checked one at a time) so that both lanes of the pool are used."""
     monkeypatch.setattr(runner, "_IN_PROCESS_BYTES", 0)
+    monkeypatch.setattr(runner, "_LARGE_FILE_BYTES", 4096)
 
 
 def requires_fork():
