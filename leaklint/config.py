@@ -82,9 +82,11 @@ def find_config(start: Path) -> Optional[Path]:
 
 def _has_leaklint_table(path: Path) -> bool:
     try:
-        return "leaklint" in _read_toml(path).get("tool", {})
+        tool = _read_toml(path).get("tool", {})
     except ConfigError:
         return True  # let load_settings report what is wrong with it
+    # ``tool = 3`` breaks PEP 518, but it is some other tool's problem, not ours.
+    return isinstance(tool, dict) and "leaklint" in tool
 
 
 def _read_toml(path: Path) -> Dict[str, Any]:

@@ -22,12 +22,14 @@ import ast
 import io
 import re
 import tokenize
+import warnings
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Type, Union
 
 import libcst as cst
 
 from leaklint.analysis import FileFacts
 from leaklint.analysis.tree import SyntaxTree
+from leaklint.deep import call_with_deep_stack
 from leaklint.finding import FileResult, Finding
 from leaklint.positions import positions
 from leaklint.registry import all_rules
@@ -66,11 +68,12 @@ def check_source(
         if "\0" in text:
             raise SourceError("source contains null bytes")
         candidates = _candidate_rules(text, all_rules() if rules is None else rules, precheck)
-        if not candidates:
-            _require_valid_syntax(text)
+        python_error = _python_syntax_error(text)
+        if not candidates and python_error is None:
             return result
-        module = _parse(text)
-        _run_rules(module, candidates, result)
+        module = _parse(text, python_error)
+        if candidates:
+            _run_rules(module, candidates, result)
     except SourceError as error:
         result.error = str(error)
     except RecursionError:
@@ -96,37 +99,41 @@ def _trigger(rule: Type[Rule]):
     return pattern
 
 
-def _require_valid_syntax(text: str) -> None:
-    """Report a broken file even when no rule could fire in it.  Python's parser
-    may be older than the file (``type`` statements on 3.11), so libcst, which
-    reads every version, has the last word."""
+# What CPython says when a file nests deeper than any parser should follow.
+_TOO_DEEP = ("too many nested", "too complex", "recursion")
+
+
+def _python_syntax_error(text: str) -> Optional[str]:
+    """Python's own parser goes first: ten times cheaper than libcst, it
+    reports a broken file in the words and at the position users know, and it
+    refuses nesting so deep that libcst's native parser would overflow its
+    stack (and kill the process) or take minutes.  None when Python accepts
+    the file."""
     try:
-        ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        _parse(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # warnings about the user's code are not ours to print
+            ast.parse(text)
+    except SyntaxError as error:
+        if any(marker in str(error.msg) for marker in _TOO_DEEP):
+            raise SourceError(f"too deeply nested to analyse ({error.msg})") from None
+        return f"syntax error at {error.lineno}:{error.offset or 1}: {error.msg}"
+    except (RecursionError, MemoryError):
+        raise SourceError("too deeply nested to analyse") from None
+    return None
 
 
-def _parse(text: str) -> cst.Module:
+def _parse(text: str, python_error: Optional[str]) -> cst.Module:
+    """Parse with libcst, which reads every Python version: a file Python
+    rejected may still be newer Python (``type`` statements on 3.11), so libcst
+    has the last word, and Python's message the first."""
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        raise SourceError(_python_syntax_error(text) or _syntax_error_line(error)) from None
+        raise SourceError(python_error or _syntax_error_line(error)) from None
     except RecursionError:
         raise SourceError("too deeply nested to parse") from None
     except Exception as error:  # the native parser's own failures
         raise SourceError(f"cannot parse: {_one_line(error)}") from None
-
-
-def _python_syntax_error(text: str) -> Optional[str]:
-    """Python's own account of the error, which users know and which points at
-    the right line; None when Python accepts what libcst rejected."""
-    try:
-        ast.parse(text)
-    except SyntaxError as error:
-        return f"syntax error at {error.lineno}:{error.offset or 1}: {error.msg}"
-    except (ValueError, RecursionError, MemoryError):
-        return None
-    return None
 
 
 _PARSER_DETAIL = re.compile(r"^parser error: error at (\d+):(\d+): (.*)$")
@@ -185,7 +192,11 @@ def _run_rules(module: cst.Module, rules: Sequence[Type[Rule]], result: FileResu
 def _findings(module: cst.Module, path: str, reported) -> List[Finding]:
     if not reported:
         return []
-    ranges = positions(module, (node for _, node, _ in reported))
+    nodes = [node for _, node, _ in reported]
+    try:
+        ranges = positions(module, nodes)
+    except RecursionError:
+        ranges = call_with_deep_stack(positions, module, nodes)
     findings = set()
     for rule, node, message in reported:
         start_line, start_column, end_line, end_column = ranges[node]

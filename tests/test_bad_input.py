@@ -237,12 +237,6 @@ def test_hostile_pyproject_is_one_clear_error(tmp_path, name, how):
     assert process.stdout == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="leaklint bug: traceback. Repro: printf 'tool = 3\\n' > pyproject.toml; leaklint x.py  -> "
-    "TypeError: argument of type 'int' is not iterable in config._has_leaklint_table (one-line fix: "
-    "check isinstance(tool, dict) before 'leaklint' in tool)",
-)
 def test_pyproject_whose_tool_is_not_a_table(tmp_path):
     """Not a leaklint configuration (PEP 518: ``tool`` is a table): ignored or one clear error."""
     (tmp_path / "pyproject.toml").write_text("tool = 3\n", encoding="utf-8")
@@ -269,29 +263,17 @@ DEEP = {
     "1500-chained-attributes-with-a-leak": TRIGGER + "x = a" + ".b" * 1500 + "\n",
     "20000-line-string-concatenation-with-a-leak": TRIGGER + "x = (\n" + "    'a'\n" * 20_000 + ")\n",
 }
-# Known failures: libcst's native parser recurses on the machine stack without
-# a bound (SIGSEGV) and is super-linear on long operator chains (LibCST#619,
-# #1000).  CPython's own parser rejects these ("too many nested parentheses",
-# RecursionError) in milliseconds, but the engine hands them to libcst anyway.
-LIBCST_CRASH = pytest.mark.xfail(
-    strict=True,
-    reason="leaklint bug: segfault (libcst native parser stack overflow). Repro: "
-    "python -c \"open('d.py','w').write('x = ' + '['*5000 + ']'*5000)\"; leaklint d.py  -> exit -11. "
-    "engine.check_source hands the file to libcst after ast.parse rejected it as too deeply nested",
-)
-LIBCST_HANG = pytest.mark.xfail(
-    strict=True,
-    reason="leaklint bug: hang (~400 s) then segfault in libcst's parser. Repro: "
-    "python -c \"open('s.py','w').write('x = ' + '+'.join(['1']*100000))\"; leaklint s.py. "
-    "libcst parse time grows ~cubically in an operator chain (1000 terms 0.15 s, 5000 terms 11 s)",
-)
+# libcst's native parser recurses on the machine stack without a bound
+# (SIGSEGV) and is super-linear on long operator chains (LibCST#619, #1000).
+# CPython's own parser rejects these ("too many nested parentheses",
+# RecursionError) in milliseconds, so the engine never hands them to libcst.
 DEEP_CRASHES = {
-    "5000-nested-lists": pytest.param("x = " + "[" * 5000 + "]" * 5000 + "\n", marks=LIBCST_CRASH),
-    "5000-nested-parens": pytest.param("x = " + "(" * 5000 + "1" + ")" * 5000 + "\n", marks=LIBCST_CRASH),
-    "5000-nested-calls-with-a-leak": pytest.param(TRIGGER + "x = " + "f(" * 5000 + ")" * 5000 + "\n", marks=LIBCST_CRASH),
+    "5000-nested-lists": "x = " + "[" * 5000 + "]" * 5000 + "\n",
+    "5000-nested-parens": "x = " + "(" * 5000 + "1" + ")" * 5000 + "\n",
+    "5000-nested-calls-with-a-leak": TRIGGER + "x = " + "f(" * 5000 + ")" * 5000 + "\n",
 }
 DEEP_HANGS = {
-    "100000-term-sum": pytest.param("x = " + "+".join(["1"] * 100_000) + "\n", marks=LIBCST_HANG),
+    "100000-term-sum": "x = " + "+".join(["1"] * 100_000) + "\n",
 }
 
 
@@ -314,21 +296,13 @@ def test_deep_nesting_command(tmp_path, source):
     assert_clean_process(process, max_stderr_lines=1)
 
 
-LOST_FINDING = pytest.mark.xfail(
-    strict=True,
-    reason="leaklint bug: a finding is lost ('too deeply nested to analyse'). positions.positions() "
-    "codegens the whole module recursively, and libcst's codegen recurses once per term of a long chain. Repro: "
-    "check_source(\"import asyncio\\nasyncio.create_task(f())\\nx = (\\n\" + \"'a'\\n\" * 500 + \")\\n\") "
-    "-> error='too deeply nested to analyse', no LL101 on line 2 (also: stdlib pydoc_data/topics.py with that "
-    "prefix, a 2000-term sum, 1500 chained attributes; all valid Python that CPython compiles)",
-)
 VALID_DEEP = {
     "90-nested-ifs": TRIGGER + _ifs(90, "pass"),
     "150-nested-parens": TRIGGER + "x = " + "(" * 150 + "1" + ")" * 150 + "\n",
     "300-line-string-concatenation": TRIGGER + "x = (\n" + "    'a'\n" * 300 + ")\n",
-    "500-line-string-concatenation": pytest.param(TRIGGER + "x = (\n" + "    'a'\n" * 500 + ")\n", marks=LOST_FINDING),
-    "2000-term-sum": pytest.param(TRIGGER + "x = " + "+".join(["1"] * 2000) + "\n", marks=LOST_FINDING),
-    "1500-chained-attributes": pytest.param(TRIGGER + "x = a" + ".b" * 1500 + "\n", marks=LOST_FINDING),
+    "500-line-string-concatenation": TRIGGER + "x = (\n" + "    'a'\n" * 500 + ")\n",
+    "2000-term-sum": TRIGGER + "x = " + "+".join(["1"] * 2000) + "\n",
+    "1500-chained-attributes": TRIGGER + "x = a" + ".b" * 1500 + "\n",
 }
 
 
@@ -371,7 +345,7 @@ def _topics_files() -> List[Path]:
 
 @pytest.mark.skipif(not _topics_files(), reason="no pyenv interpreters installed")
 @pytest.mark.parametrize(
-    "with_trigger", [False, pytest.param(True, marks=LOST_FINDING)], ids=["as-is", "with-asyncio-import"]
+    "with_trigger", [False, True], ids=["as-is", "with-asyncio-import"]
 )
 def test_pydoc_topics_of_every_interpreter(tmp_path, with_trigger):
     """pydoc_data/topics.py: thousands of concatenated string lines (LibCST#980)."""
@@ -393,13 +367,6 @@ def test_pydoc_topics_of_every_interpreter(tmp_path, with_trigger):
 WARNS = 'x = "\\d"\nassert (x, "message")\ny = 1(2)\nz = x is 1\n'
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="leaklint bug: Python's warnings about the checked code reach stderr. Repro (Python 3.12+, "
-    "default warning filters): printf 'x = \"\\\\d\"\\n' > w.py; leaklint w.py  -> "
-    "'<unknown>:1: SyntaxWarning: invalid escape sequence' on stderr; engine._require_valid_syntax "
-    "calls ast.parse without warnings.catch_warnings()",
-)
 def test_warnings_about_checked_code_stay_off_stderr(tmp_path):
     """On 3.12+ the default filters show these SyntaxWarnings; on 3.9-3.11 they
     are DeprecationWarnings, shown here with -W so every version sees them."""
