@@ -77,8 +77,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               f"leaklint {leaklint.__version__}, {os.cpu_count()} cores, --jobs {args.jobs} for the all-cores runs")
         print()
 
-        parse_seconds, unparsable = _time_bare_parse(paths, workdir)
+        parse_seconds, parse_cpu, unparsable = _time_bare_parse(paths, workdir)
         rows = [("bare libcst.parse_module", parse_seconds, None, None)]
+        cpu = [parse_cpu]
         command = [sys.executable, "-m", "leaklint", "--config", str(config), "--exit-zero", str(corpus)]
         cache_dir = workdir / "cache"
         outputs: List[bytes] = []
@@ -87,11 +88,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             ("all cores, cold", ["--jobs", str(args.jobs), "--cache-dir", str(cache_dir)]),
             ("all cores, warm", ["--jobs", str(args.jobs), "--cache-dir", str(cache_dir)]),
         ):
-            seconds, largest, tree, output = _run_measured(command + extra, workdir)
+            seconds, cpu_seconds, largest, tree, output = _run_measured(command + extra, workdir)
             rows.append((label, seconds, largest, tree))
+            cpu.append(cpu_seconds)
             outputs.append(output)
 
     _print_table(rows, lines, parse_seconds)
+    print("CPU seconds (all processes; less sensitive to other work on the machine): "
+          + ", ".join("-" if value is None else f"{value:.2f}" for value in cpu)
+          + f"; one process / bare parse: {cpu[1] / cpu[0]:.3f}" if cpu[1] is not None else "")
     if hasattr(os, "getloadavg"):
         load = os.getloadavg()[0]
         print(f"load average at the end: {load:.1f} on {os.cpu_count()} cores (other work on the machine skews the figures)")
@@ -135,25 +140,25 @@ def _time_bare_parse(paths: List[str], workdir: Path) -> Tuple[float, int]:
         check=True,
         stdout=subprocess.PIPE,
     ).stdout.split()
-    return float(output[0]), int(output[1])
+    return float(output[0]), float(output[1]), int(output[2])
 
 
 def _bare_parse_subprocess(file_list: Path) -> int:
     sources = [_read(path) for path in file_list.read_text(encoding="utf-8").splitlines()]
     unparsable = 0
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     for source in sources:
         try:
             libcst.parse_module(source)
         except Exception:
             unparsable += 1
-    print(time.perf_counter() - start, unparsable)
+    print(time.perf_counter() - start, time.process_time() - start_cpu, unparsable)
     return 0
 
 
-def _run_measured(command: List[str], cwd: Path) -> Tuple[float, Optional[int], Optional[int], bytes]:
-    """Seconds, peak RSS of the largest process, peak PSS of the whole process
-    tree (bytes), and standard output of ``command``."""
+def _run_measured(command: List[str], cwd: Path) -> Tuple[float, Optional[float], Optional[int], Optional[int], bytes]:
+    """Seconds, CPU seconds, peak RSS of the largest process, peak PSS of the
+    whole process tree (bytes), and standard output of ``command``."""
     environment = dict(os.environ)
     # The leaklint this script imported, whatever is installed.
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environment.get("PYTHONPATH")]))
@@ -163,6 +168,7 @@ def _run_measured(command: List[str], cwd: Path) -> Tuple[float, Optional[int], 
         sampler = _TreeMemorySampler(process.pid)
         sampler.start()
         largest: Optional[int] = None
+        cpu_seconds: Optional[float] = None
         if hasattr(os, "wait4"):
             # wait4 gives this child's own rusage: its largest process,
             # workers included (the workers were waited for by leaklint).
@@ -170,6 +176,7 @@ def _run_measured(command: List[str], cwd: Path) -> Tuple[float, Optional[int], 
             seconds = time.perf_counter() - start
             process.returncode = os.waitstatus_to_exitcode(status)
             largest = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+            cpu_seconds = usage.ru_utime + usage.ru_stime
         else:  # pragma: no cover - Windows
             process.wait()
             seconds = time.perf_counter() - start
@@ -177,7 +184,7 @@ def _run_measured(command: List[str], cwd: Path) -> Tuple[float, Optional[int], 
         if process.returncode not in (0, 1, 2):
             raise SystemExit(f"{' '.join(command)}: exit status {process.returncode}")
         stdout.seek(0)
-        return seconds, largest, sampler.peak, stdout.read()
+        return seconds, cpu_seconds, largest, sampler.peak, stdout.read()
 
 
 class _TreeMemorySampler(threading.Thread):
