@@ -20,10 +20,17 @@ from leaklint.finding import FileResult
 from leaklint.output import Report, formatters, statistics
 from leaklint.output.text import stale_baseline_note
 from leaklint.registry import UnknownCodeError, all_rules, rule_by_code
-from leaklint.runner import Checker, check_files
+from leaklint.runner import DEFAULT_TIMEOUT, Checker, check_files
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 STATISTICS_FORMATS = {"text": statistics.format_text, "json": statistics.format_json}
+
+
+def _positive_seconds(value: str) -> float:
+    seconds = float(value)
+    if seconds < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return seconds
 
 
 def _codes(value: str) -> List[str]:
@@ -54,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", "-j", type=int, metavar="N", help="processes to use (default: all cores)")
     run.add_argument("--cache-dir", type=Path, metavar="DIR", help="where to cache results (default: .leaklint_cache)")
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    run.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up on a file after this long, with an error for it (default: {DEFAULT_TIMEOUT:g}; 0: never)",
+    )
     output = parser.add_argument_group("output")
     output.add_argument("--output-format", choices=sorted(formatters()), default="text", help="how to print findings (default: text)")
     output.add_argument("--statistics", action="store_true", help="print how often each rule fired instead of the findings")
@@ -157,7 +171,14 @@ def _run(args: argparse.Namespace, settings: Settings, paths: List[str]):
             stdin_sources[name] = sys.stdin.buffer.read()
             results.append(Checker(settings).check_bytes(name, stdin_sources[name]))
     results.extend(
-        check_files(files, settings, jobs=args.jobs or os.cpu_count() or 1, cache_dir=args.cache_dir, use_cache=not args.no_cache)
+        check_files(
+            files,
+            settings,
+            jobs=args.jobs or os.cpu_count() or 1,
+            cache_dir=args.cache_dir,
+            use_cache=not args.no_cache,
+            timeout=args.timeout or None,
+        )
     )
     errors = list(walker.errors)
     for result in results:

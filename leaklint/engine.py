@@ -23,6 +23,7 @@ import io
 import re
 import tokenize
 import warnings
+from functools import lru_cache
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Type, Union
 
 import libcst as cst
@@ -86,17 +87,20 @@ def check_source(
 def _candidate_rules(text: str, rules: Sequence[Type[Rule]], precheck: bool) -> List[Type[Rule]]:
     if not precheck:
         return list(rules)
+    # One search for all the triggers first: most files match none of them.
+    if not _combined_trigger(tuple(rules)).search(text):
+        return []
     return [rule for rule in rules if _trigger(rule).search(text)]
 
 
-_triggers: Dict[Type[Rule], "object"] = {}
+@lru_cache(maxsize=None)
+def _trigger(rule: Type[Rule]) -> "re.Pattern[str]":
+    return rule.trigger_pattern()
 
 
-def _trigger(rule: Type[Rule]):
-    pattern = _triggers.get(rule)
-    if pattern is None:
-        pattern = _triggers[rule] = rule.trigger_pattern()
-    return pattern
+@lru_cache(maxsize=64)
+def _combined_trigger(rules: Tuple[Type[Rule], ...]) -> "re.Pattern[str]":
+    return re.compile("|".join(f"(?:{rule.trigger})" for rule in rules) or "(?!)")
 
 
 # What CPython says when a file nests deeper than any parser should follow.
@@ -129,7 +133,9 @@ def _parse(text: str, python_error: Optional[str]) -> cst.Module:
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        raise SourceError(python_error or _syntax_error_line(error)) from None
+        if python_error is None:  # valid Python that libcst cannot read
+            raise SourceError(f"libcst cannot parse this file, although Python can: {_syntax_error_line(error)}") from None
+        raise SourceError(python_error) from None
     except RecursionError:
         raise SourceError("too deeply nested to parse") from None
     except Exception as error:  # the native parser's own failures

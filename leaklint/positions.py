@@ -5,7 +5,8 @@ module: about twice the cost of the parse.  Findings are rare, so this state
 generates the code once, remembers only *token indexes* for the reported nodes
 (and for the child nodes libcst borrows their start or end from), and turns
 those indexes into lines and columns in one pass at the end.  The results are
-the same as PositionProvider's, which a test checks.
+the same as PositionProvider's, which a test checks.  Generation stops as soon
+as the last reported node is complete.
 """
 
 from __future__ import annotations
@@ -19,12 +20,25 @@ from libcst._nodes.internal import CodegenState
 Range = Tuple[int, int, int, int]  # start line, start column, end line, end column (libcst's: 1-based lines, 0-based columns)
 
 
+class _AllFound(Exception):
+    """Raised to stop code generation once every target has its span."""
+
+
 class _IndexRecordingState(CodegenState):
-    def __init__(self, module: cst.Module, wanted: Set[cst.CSTNode]):
+    def __init__(self, module: cst.Module, targets: Set[cst.CSTNode]):
         super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
-        self.wanted = wanted
+        self.wanted = set(targets)
+        self.missing = len(targets)
+        self.targets = targets
         self.starts: Dict[cst.CSTNode, int] = {}
         self.spans: Dict[cst.CSTNode, Tuple[int, int]] = {}
+
+    def _record(self, node: cst.CSTNode, span: Tuple[int, int]) -> None:
+        self.spans[node] = span
+        if node in self.targets:
+            self.missing -= 1
+            if not self.missing:
+                raise _AllFound  # the rest of the module cannot matter
 
     def before_codegen(self, node: cst.CSTNode) -> None:
         if node in self.wanted:
@@ -32,7 +46,7 @@ class _IndexRecordingState(CodegenState):
 
     def after_codegen(self, node: cst.CSTNode) -> None:
         if node in self.wanted and node not in self.spans:
-            self.spans[node] = (self.starts[node], len(self.tokens))
+            self._record(node, (self.starts[node], len(self.tokens)))
 
     @contextmanager
     def record_syntactic_position(
@@ -57,7 +71,7 @@ class _IndexRecordingState(CodegenState):
                 start = self.spans[start_node][0]
             if end_node is not None:
                 end = self.spans[end_node][1]
-            self.spans[node] = (start, end)
+            self._record(node, (start, end))
 
 
 def positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> Dict[cst.CSTNode, Range]:
@@ -66,7 +80,10 @@ def positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> Dict[cst.CSTN
     if not targets:
         return {}
     state = _IndexRecordingState(module, set(targets))
-    module._codegen(state)
+    try:
+        module._codegen(state)
+    except _AllFound:
+        pass
     index_to_position = _index_positions(state.tokens, {i for span in state.spans.values() for i in span})
     result = {}
     for node in targets:

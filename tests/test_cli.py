@@ -513,3 +513,21 @@ def test_console_script_entry_point():
     scripts = entry_points()
     selected = scripts.select(group="console_scripts") if hasattr(scripts, "select") else scripts["console_scripts"]
     assert [ep.value for ep in selected if ep.name == "leaklint"] == ["leaklint.cli:main"]
+
+
+def test_timeout_is_passed_to_the_runner(tmp_path, monkeypatch):
+    """--timeout reaches check_files; 0 means no bound."""
+    import leaklint.cli as cli
+
+    seen = []
+
+    def fake_check_files(paths, settings, **options):
+        seen.append(options["timeout"])
+        return []
+
+    monkeypatch.setattr(cli, "check_files", fake_check_files)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text("x = 1\n", encoding="utf-8")
+    assert cli.main(["--timeout", "7.5", "a.py"]) == 0
+    assert cli.main(["--timeout", "0", "a.py"]) == 0
+    assert seen == [7.5, None]
