@@ -15,6 +15,7 @@ import ctypes.util
 import fnmatch
 import multiprocessing
 import os
+import stat as stat_module
 import signal
 import sys
 import threading
@@ -63,7 +64,7 @@ class Checker:
 
     def check_file(self, path: str) -> FileResult:
         try:
-            data = Path(path).read_bytes()
+            data, _ = read_regular_file(path)
         except OSError as error:
             return FileResult(path, error=f"cannot read: {error.strerror or error}")
         return self.check_bytes(path, data)
@@ -154,11 +155,22 @@ def check_files(
     ]
 
 
+def read_regular_file(path: str) -> Tuple[bytes, os.stat_result]:
+    """The bytes of ``path`` and its status, taken before reading so that a
+    later change shows.  A FIFO or a device is refused, not read: opening a
+    FIFO for reading would block until a writer comes, forever."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(handle.fileno())
+        if not stat_module.S_ISREG(status.st_mode):
+            raise OSError("not a regular file")
+        return handle.read(), status
+
+
 def _check_one(checker: Checker, path: str, known_hash: Optional[str], hashing: bool, timeout: Optional[float]) -> Outcome:
     try:
-        with open(path, "rb") as handle:
-            stat = stat_key(os.fstat(handle.fileno()))  # before reading: a later change shows
-            data = handle.read()
+        data, status = read_regular_file(path)
+        stat = stat_key(status)
     except OSError as error:
         return FileResult(path, error=f"cannot read: {error.strerror or error}"), None, None
     digest = content_hash(data) if hashing else None

@@ -82,12 +82,6 @@ def test_dangling_symlink(project):
     assert walked.returncode in (1, 2) and len(walked.stderr.splitlines()) <= 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="leaklint bug: hangs forever on a FIFO (named or found by the walk). Repro: mkfifo f.py; "
-    "leaklint f.py  -> blocks in open(); the per-file time limit covers checking, not reading. "
-    "Fix: check stat.S_ISREG before opening and report 'not a regular file'",
-)
 def test_fifo_does_not_hang(project):
     os.mkfifo(project / "fifo.py")
     try:
