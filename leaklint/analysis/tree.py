@@ -82,7 +82,6 @@ class SyntaxTree:
         self.attributes: Dict[str, List[cst.Attribute]] = defaultdict(list)
         self.imports: List[cst.CSTNode] = []
         self.class_defs: List[cst.ClassDef] = []
-        self.function_defs: List[cst.FunctionDef] = []
         self.calls: List[cst.Call] = []
         self.visited: List[cst.CSTNode] = []
         self._walk(frozenset(visited_types))
@@ -110,8 +109,6 @@ class SyntaxTree:
                 self.imports.append(node)
             elif node_type is cst.ClassDef:
                 self.class_defs.append(node)
-            elif node_type is cst.FunctionDef:
-                self.function_defs.append(node)
             for field_name in _child_fields(node_type):
                 value = getattr(node, field_name)
                 if isinstance(value, cst.CSTNode):
@@ -150,15 +147,6 @@ class SyntaxTree:
         if node is container:
             return True
         return any(ancestor is container for ancestor in self.ancestors(node))
-
-    def statement_of(self, node: cst.CSTNode) -> cst.CSTNode:
-        """The simple or compound statement that holds ``node``."""
-        current = node
-        for ancestor in self.ancestors(node):
-            if isinstance(current, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
-                return current
-            current = ancestor
-        return current
 
     def expected_to_raise(self, node: cst.CSTNode) -> bool:
         """``node`` runs inside ``with pytest.raises(...)`` or
