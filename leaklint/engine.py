@@ -24,7 +24,7 @@ import re
 import tokenize
 import warnings
 from functools import lru_cache
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Type, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Type, Union
 
 import libcst as cst
 

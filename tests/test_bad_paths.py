@@ -23,8 +23,7 @@ from typing import List
 import pytest
 
 import leaklint.cli as cli
-from leaklint import check_source
-from tests.expectations import FIXTURES, ROOT
+from tests.expectations import ROOT
 
 LEAK = "import asyncio\n\n\nasync def main():\n    asyncio.create_task(main())\n"  # LL101 at 5:5
 

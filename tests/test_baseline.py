@@ -3,10 +3,8 @@ lines move."""
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
-import sys
 import textwrap
 
 import pytest
@@ -15,18 +13,9 @@ from leaklint.baseline import Fingerprint, fingerprints
 from leaklint.cli import main
 from leaklint.engine import check_source
 from tests.expectations import FIXTURES
+from tests.cli_runner import run
 
 NEW_LEAK = "\n\nasync def brand_new():\n    asyncio.create_task(work())\n"
-
-
-def run(capsys, *argv: str, stdin: str = ""):
-    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8")), encoding="utf-8")
-    try:
-        code = main(list(argv))
-    finally:
-        sys.stdin = sys.__stdin__
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

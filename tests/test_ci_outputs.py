@@ -4,36 +4,24 @@ tests/data so no network is needed), GitHub annotations, --statistics and
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
-import sys
 from collections import Counter
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from leaklint.cli import main
 from leaklint.finding import FileResult, Finding
 from leaklint.output import Report
 from leaklint.output.github import escape_data, escape_property
 from leaklint.output.github import format_report as github_report
 from leaklint.registry import all_rules
 from tests.expectations import FIXTURES, expected, fixture_files
+from tests.cli_runner import run
 
 SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 LEAKY = "import asyncio\n\n\nasync def handle(request):\n    asyncio.create_task(audit(request))\n"
-
-
-def run(capsys, *argv: str, stdin: str = ""):
-    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8")), encoding="utf-8")
-    try:
-        code = main(list(argv))
-    finally:
-        sys.stdin = sys.__stdin__
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ real process."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -18,6 +17,7 @@ import pytest
 from leaklint import __version__
 from leaklint.cli import main
 from leaklint.registry import all_rules
+from tests.cli_runner import run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,16 +44,6 @@ LEAKS = textwrap.dedent(
 ALL_LEAKS = [(6, "LL101"), (10, "LL201"), (14, "LL301")]
 DANGLING = "import asyncio\n\n\nasync def main():\n    asyncio.create_task(work())\n"
 LL101_MESSAGE = "task created by asyncio.create_task is not kept: it may be garbage-collected mid-flight and its exception is lost"
-
-
-def run(capsys, *argv: str, stdin: str = ""):
-    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8")), encoding="utf-8")
-    try:
-        code = main(list(argv))
-    finally:
-        sys.stdin = sys.__stdin__
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def findings(capsys, *argv: str, stdin: str = ""):

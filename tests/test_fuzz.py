@@ -28,7 +28,6 @@ import contextlib
 import io
 import os
 import random
-import re
 import signal
 import tempfile
 import threading

@@ -24,8 +24,6 @@ from leaklint.adapters.flake8 import LeaklintChecker as Flake8Checker
 from leaklint.adapters.pylint import INTERNAL_ERROR, INTERNAL_ERROR_ID, LeaklintChecker as PylintChecker, message_id
 from leaklint.finding import FileResult
 from leaklint.registry import all_rules
-from leaklint.rules.tasks.dangling_task import DanglingTask
-from leaklint.rules.threads.unjoined_thread import UnjoinedThread
 from tests.expectations import ROOT
 
 SOURCE = """\

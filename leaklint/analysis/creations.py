@@ -7,7 +7,7 @@ and subclasses of ``Thread``/``Process`` defined in the same module.
 
 from __future__ import annotations
 
-from typing import Dict, NamedTuple, Optional, Set
+from typing import Dict, NamedTuple, Optional
 
 import libcst as cst
 

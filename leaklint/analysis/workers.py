@@ -3,7 +3,7 @@ functions run only as a daemon thread's target."""
 
 from __future__ import annotations
 
-from typing import List, Optional, Set
+from typing import Optional, Set
 
 import libcst as cst
 
