@@ -12,6 +12,7 @@ from typing import Dict, FrozenSet, Optional
 
 import libcst as cst
 
+from leaklint.analysis.classes import ClassHierarchy
 from leaklint.analysis.creations import Creation, Creations
 from leaklint.analysis.handles import Handle
 from leaklint.analysis.names import ImportTable
@@ -30,6 +31,10 @@ class FileFacts:
         return ImportTable(self.tree)
 
     @cached_property
+    def classes(self) -> ClassHierarchy:
+        return ClassHierarchy(self.tree, self.imports)
+
+    @cached_property
     def creations(self) -> Creations:
         return Creations(self.tree, self.imports)
 
@@ -39,7 +44,7 @@ class FileFacts:
     def handle(self, call: cst.Call) -> Handle:
         handle = self._handles.get(call)
         if handle is None:
-            handle = self._handles[call] = Handle(self.tree, self.imports, call)
+            handle = self._handles[call] = Handle(self.tree, self.classes, call)
         return handle
 
     @cached_property

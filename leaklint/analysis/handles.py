@@ -25,7 +25,7 @@ from typing import FrozenSet, List, NamedTuple, Optional
 
 import libcst as cst
 
-from leaklint.analysis.names import ImportTable
+from leaklint.analysis.classes import ClassHierarchy
 from leaklint.analysis.tree import SyntaxTree
 
 # Kinds of destination.
@@ -86,9 +86,9 @@ class Use(NamedTuple):
 class Handle:
     """The object created by ``call``, followed through the module."""
 
-    def __init__(self, tree: SyntaxTree, imports: ImportTable, call: cst.Call):
+    def __init__(self, tree: SyntaxTree, classes: ClassHierarchy, call: cst.Call):
         self._tree = tree
-        self._imports = imports
+        self._classes = classes
         self.call = call
         self.destination = _destination(tree, call)
         self._uses: Optional[List[Use]] = None
@@ -97,7 +97,7 @@ class Handle:
     def uses(self) -> List[Use]:
         """Every reference to the handle's variable or attribute within its owner."""
         if self._uses is None:
-            uses = [_classify(self._tree, ref) for ref in _references(self._tree, self.destination)]
+            uses = [_classify(self._tree, ref) for ref in _references(self._tree, self._classes, self.destination)]
             destination = self.destination
             if destination.chained_call is not None:
                 uses.append(Use(CALL, destination.chained_method, destination.chained_call))
@@ -119,7 +119,7 @@ class Handle:
         For a handle inside a container, the container's own collecting calls
         (``tasks.append(t)``) are neutral too."""
         destination = self.destination
-        if destination.kind == INSTANCE and _inherits_unseen_code(self._tree, self._imports, destination.owner):
+        if destination.kind == INSTANCE and self._classes.inherits_unseen_code(destination.owner):
             return True  # a base class from elsewhere may release it
         if destination.in_container:
             neutral_methods = neutral_methods | COLLECTING_METHODS
@@ -239,42 +239,6 @@ def _instance_attribute(tree: SyntaxTree, expr: cst.BaseExpression):
     return method[1], expr.attr.value
 
 
-# Base classes known not to manage their subclasses' attributes.
-_INERT_BASES = frozenset(
-    {
-        "object",
-        "Exception",
-        "BaseException",
-        "abc.ABC",
-        "typing.Generic",
-        "typing.Protocol",
-        "threading.Thread",
-        "multiprocessing.Process",
-        "unittest.TestCase",
-        "unittest.IsolatedAsyncioTestCase",
-    }
-)
-
-
-def _inherits_unseen_code(tree: SyntaxTree, imports: ImportTable, cls: cst.ClassDef, seen=()) -> bool:
-    """``cls`` has a base class defined outside this module (other than a few
-    inert ones): its methods, which we cannot see, may release the handle."""
-    local_classes = {class_def.name.value: class_def for class_def in tree.class_defs}
-    for arg in cls.bases:
-        base = arg.value
-        if isinstance(base, cst.Subscript):
-            base = base.value  # Generic[T]
-        if isinstance(base, cst.Name) and base.value in local_classes:
-            local = local_classes[base.value]
-            if local is not cls and local not in seen and _inherits_unseen_code(tree, imports, local, (*seen, cls)):
-                return True
-            continue
-        names = imports.qualified_names(base) or {getattr(base, "value", "?")}
-        if names.isdisjoint(_INERT_BASES):
-            return True
-    return False
-
-
 def _declared_global(tree: SyntaxTree, function: cst.FunctionDef, name: str) -> bool:
     for ref in tree.names.get(name, ()):
         parent = tree.parent.get(ref)
@@ -297,7 +261,7 @@ def _is_local(tree: SyntaxTree, function: cst.FunctionDef, name: str) -> bool:
 # -- 2. what happens to it afterwards -------------------------------------------
 
 
-def _references(tree: SyntaxTree, destination: Destination) -> List[cst.CSTNode]:
+def _references(tree: SyntaxTree, classes: ClassHierarchy, destination: Destination) -> List[cst.CSTNode]:
     kind, name, owner = destination.kind, destination.name, destination.owner
     if kind == LOCAL:
         # Nested functions count: a closure that joins the thread releases it.
@@ -308,7 +272,7 @@ def _references(tree: SyntaxTree, destination: Destination) -> List[cst.CSTNode]
         # ``self.<name>`` in the owning class and the classes it shares
         # instances with (its bases and subclasses in this module), and
         # ``other.<name>`` wherever another object (a helper, a test) reaches in.
-        family = _class_family(tree, owner)
+        family = classes.family(owner)
         refs = []
         for attribute in tree.attributes.get(name, ()):
             instance = _instance_attribute(tree, attribute)
@@ -316,30 +280,6 @@ def _references(tree: SyntaxTree, destination: Destination) -> List[cst.CSTNode]
                 refs.append(attribute)
         return refs
     return []
-
-
-def _class_family(tree: SyntaxTree, cls: cst.ClassDef) -> List[cst.ClassDef]:
-    """``cls`` with its base classes and subclasses defined in this module."""
-    by_name = {class_def.name.value: class_def for class_def in tree.class_defs}
-
-    def local_bases(class_def: cst.ClassDef) -> List[cst.ClassDef]:
-        names = [arg.value.value for arg in class_def.bases if isinstance(arg.value, cst.Name)]
-        return [by_name[name] for name in names if name in by_name]
-
-    family = [cls]
-    changed = True
-    while changed:
-        changed = False
-        for class_def in tree.class_defs:
-            if class_def in family:
-                continue
-            related = any(base in family for base in local_bases(class_def)) or any(
-                class_def in local_bases(member) for member in family
-            )
-            if related:
-                family.append(class_def)
-                changed = True
-    return family
 
 
 def _classify(tree: SyntaxTree, ref: cst.CSTNode) -> Use:
