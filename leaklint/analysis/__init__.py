@@ -25,6 +25,7 @@ class FileFacts:
     def __init__(self, tree: SyntaxTree):
         self.tree = tree
         self._handles: Dict[cst.Call, Handle] = {}
+        self._generators: Dict[Optional[cst.FunctionDef], bool] = {}
 
     @cached_property
     def imports(self) -> ImportTable:
@@ -48,9 +49,9 @@ class FileFacts:
         return handle
 
     @cached_property
-    def daemon_only_targets(self) -> FrozenSet[str]:
-        """Functions this module runs only as the target of daemon threads."""
-        return frozenset(daemon_only_targets(self.tree, self.creations, self.handle))
+    def daemon_only_targets(self) -> FrozenSet[cst.FunctionDef]:
+        """Functions this module runs only in daemon threads."""
+        return frozenset(daemon_only_targets(self.tree, self.creations, self.classes, self.handle))
 
     def enclosing_function(self, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
         return self.tree.enclosing_function(node)
@@ -59,4 +60,7 @@ class FileFacts:
         return is_async(self.tree.enclosing_function(node))
 
     def in_generator(self, node: cst.CSTNode) -> bool:
-        return is_generator(self.tree.enclosing_function(node))
+        function = self.tree.enclosing_function(node)
+        if function not in self._generators:
+            self._generators[function] = is_generator(function)
+        return self._generators[function]

@@ -65,6 +65,10 @@ _READ_PARENTS = (
     cst.Del,
     cst.NameItem,
 )
+# Data attributes of the standard handles: reading one releases nothing.
+_DATA_ATTRIBUTES = frozenset(
+    {"pid", "returncode", "args", "stdin", "stdout", "stderr", "name", "ident", "native_id", "daemon", "exitcode", "sentinel"}
+)
 _STORE_PARENTS = (cst.Param, cst.FunctionDef, cst.ClassDef, cst.ImportAlias, cst.ImportFrom, cst.AsName)
 
 
@@ -254,7 +258,9 @@ def _is_local(tree: SyntaxTree, function: cst.FunctionDef, name: str) -> bool:
         return False
     for ref in tree.names.get(name, ()):
         if tree.enclosing_scope(ref) is function and _classify(tree, ref).kind == STORE:
-            return True
+            # A parameter's value belongs to the caller, not to this function.
+            if not isinstance(tree.parent.get(ref), cst.Param):
+                return True
     return False
 
 
@@ -296,7 +302,9 @@ def _classify(tree: SyntaxTree, ref: cst.CSTNode) -> Use:
             return Use(SET, attr, parent_of(outer))
         if isinstance(outer, _READ_PARENTS) or outer_type in (cst.Attribute, cst.Subscript, cst.Expr):
             return Use(READ, attr)  # ``p.stdout.read()``, ``if t.daemon:``
-        # A member handed on (``atexit.register(t.join)``, ``return t.join``)
+        if attr in _DATA_ATTRIBUTES or outer_type in (cst.For, cst.CompFor, cst.WithItem):
+            return Use(READ, attr)  # ``log(p.pid)``, ``for line in p.stdout:``
+        # A method handed on (``atexit.register(t.join)``, ``return t.join``)
         # may be called later: count it as called.
         return Use(CALL, attr, outer)
     if parent_type is cst.Await:
@@ -308,7 +316,7 @@ def _classify(tree: SyntaxTree, ref: cst.CSTNode) -> Use:
     if parent_type is cst.WithItem and parent.item is ref:
         return Use(WITH)
     if parent_type is cst.Subscript and parent.value is ref:
-        return Use(READ)
+        return Use(ESCAPE)  # an element taken out (``await tasks[0]``) goes its own way
     if isinstance(parent, _STORE_PARENTS):
         return Use(STORE)
     if isinstance(parent, _READ_PARENTS):

@@ -96,16 +96,21 @@ def find_exit(loop: cst.While, imports: ImportTable, in_coroutine: bool, in_gene
     return None
 
 
-def exits_through_handler(loop: cst.While, tree: SyntaxTree) -> bool:
-    """``loop`` sits in the body of a ``try`` with ``except`` clauses in its own
-    function: ``try: while True: q.get_nowait() except Empty: pass`` is the
-    idiom for "until the call raises", and the handler is the exit."""
+def exits_through_handler(loop: cst.While, tree: SyntaxTree, imports: ImportTable) -> bool:
+    """``loop`` sits in the body of a ``try`` with ``except`` clauses, or of a
+    ``with contextlib.suppress(...)``, in its own function:
+    ``try: while True: q.get_nowait() except Empty: pass`` is the idiom for
+    "until the call raises", and the handler is the exit."""
     node: cst.CSTNode = loop
     for ancestor in tree.ancestors(loop):
         if isinstance(ancestor, _NESTED_SCOPES):
             return False
         if isinstance(ancestor, (cst.Try, cst.TryStar)) and ancestor.handlers and ancestor.body is node:
             return True
+        if isinstance(ancestor, cst.With) and ancestor.body is node:
+            for item in ancestor.items:
+                if isinstance(item.item, cst.Call) and imports.resolves_to(item.item.func, "contextlib.suppress"):
+                    return True
         node = ancestor
     return False
 

@@ -82,6 +82,7 @@ class SyntaxTree:
         self.attributes: Dict[str, List[cst.Attribute]] = defaultdict(list)
         self.imports: List[cst.CSTNode] = []
         self.class_defs: List[cst.ClassDef] = []
+        self.function_defs: List[cst.FunctionDef] = []
         self.calls: List[cst.Call] = []
         self.visited: List[cst.CSTNode] = []
         self._walk(frozenset(visited_types))
@@ -109,6 +110,8 @@ class SyntaxTree:
                 self.imports.append(node)
             elif node_type is cst.ClassDef:
                 self.class_defs.append(node)
+            elif node_type is cst.FunctionDef:
+                self.function_defs.append(node)
             for field_name in _child_fields(node_type):
                 value = getattr(node, field_name)
                 if isinstance(value, cst.CSTNode):

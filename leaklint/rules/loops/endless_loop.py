@@ -14,7 +14,7 @@ class EndlessLoop(Rule):
     Flags `while True:` (or `while 1:`, or any other test that is always true)
     whose body has no `break` of its own, no `return`, no `raise`, no
     `sys.exit()`/`os._exit()`, no enclosing `try` whose `except` clause
-    ends it when a call raises (nor a `pytest.raises`/`assertRaises` block
+    (or `contextlib.suppress`) ends it when a call raises (nor a `pytest.raises`/`assertRaises` block
     expecting it to), and no cancellation point: an `await`,
     `async for` or `async with` in a coroutine, or a `yield` in a generator.
     Nested function and class bodies do not count, and a `break` inside a
@@ -53,7 +53,7 @@ class EndlessLoop(Rule):
             return
         facts = self.facts
         exit_node = find_exit(node, facts.imports, facts.in_coroutine(node), facts.in_generator(node))
-        if exit_node is not None or exits_through_handler(node, facts.tree) or facts.tree.expected_to_raise(node):
+        if exit_node is not None or exits_through_handler(node, facts.tree, facts.imports) or facts.tree.expected_to_raise(node):
             return
         function = facts.enclosing_function(node)
         if function is not None and runs_only_in_daemon_threads(function, facts.tree, facts.daemon_only_targets):

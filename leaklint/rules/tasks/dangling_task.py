@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from leaklint.analysis.creations import Creation, TASK
-from leaklint.analysis.handles import Handle, DISCARDED, LOCAL
+from leaklint.analysis.handles import DISCARDED, Handle
 from leaklint.rule import HandleRule
 
 # Calls on a task that keep no reference to it and never look at its outcome.
@@ -16,9 +16,8 @@ class DanglingTask(HandleRule):
     ## What it does
     Flags `asyncio.create_task(...)`, `asyncio.ensure_future(...)`,
     `loop.create_task(...)` and `loop.run_in_executor(...)` whose result is
-    thrown away: an expression statement, an assignment to `_`, a call chained
-    straight onto it (`create_task(c).add_done_callback(cb)`), or a local
-    variable used only for such calls.
+    thrown away: an expression statement, an assignment to `_`, or a call
+    chained straight onto it (`create_task(c).add_done_callback(cb)`).
 
     ## Why is this bad?
     The event loop keeps only a weak reference to a task. A task nobody holds
@@ -56,8 +55,7 @@ class DanglingTask(HandleRule):
     kinds = (TASK,)
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:
-        destination = handle.destination
-        # A local that is never read at all is LL102's.
-        dropped = destination.kind == DISCARDED or (destination.kind == LOCAL and handle.reads())
-        if dropped and not handle.is_released(NEUTRAL_TASK_METHODS):
+        # A local holds its task while the function runs (and one never read
+        # is LL102's): only a result dropped on the spot is certainly lost.
+        if handle.destination.kind == DISCARDED and not handle.is_released(NEUTRAL_TASK_METHODS):
             self.report(handle.call, self.message.format(call=creation.name))
