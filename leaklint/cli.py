@@ -26,6 +26,13 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 STATISTICS_FORMATS = {"text": statistics.format_text, "json": statistics.format_json}
 
 
+def _positive_count(value: str) -> int:
+    count = int(value)
+    if count < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return count
+
+
 def _positive_seconds(value: str) -> float:
     seconds = float(value)
     if seconds < 0:
@@ -58,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also check the files listed in FILE, one per line (- reads standard input), e.g. one CI shard's share",
     )
     run = parser.add_argument_group("running")
-    run.add_argument("--jobs", "-j", type=int, metavar="N", help="processes to use (default: all cores)")
+    run.add_argument("--jobs", "-j", type=_positive_count, metavar="N", help="processes to use (default: all cores)")
     run.add_argument("--cache-dir", type=Path, metavar="DIR", help="where to cache results (default: .leaklint_cache)")
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     run.add_argument(

@@ -92,7 +92,7 @@ def test_missing_path_exits_2(workdir, capsys):
     write(workdir / "leaks.py", LEAKS)
     code, out, err = run(capsys, "leaks.py", "missing.py")
     assert code == 2
-    assert out.endswith("Found 3 leaks.\n")  # what could be checked still is
+    assert out.endswith("Found 3 leaks; 1 path could not be checked (see above).\n")  # what could be checked still is
     assert err == "leaklint: error: missing.py: no such file or directory\n"
 
 
@@ -109,7 +109,7 @@ def test_syntax_error_among_good_files_keeps_their_findings_and_exits_2(workdir,
         found = [(f["path"], f["line"], f["code"]) for f in json.loads(out)]
     else:
         found = [(p, int(line), rest.split()[0]) for p, line, _, rest in (row.split(":", 3) for row in out.splitlines()[:-1])]
-        assert out.splitlines()[-1] == "Found 4 leaks."
+        assert out.splitlines()[-1] == "Found 4 leaks; 1 path could not be checked (see above)."
     assert found == [("a_leaks.py", line, code) for line, code in ALL_LEAKS] + [("c_dangling.py", 5, "LL101")]
 
 
@@ -464,7 +464,7 @@ def test_stdin_with_force_exclude_and_an_excluded_name_checks_nothing(workdir, c
 
 def test_stdin_syntax_error(workdir, capsys):
     code, out, err = run(capsys, "--stdin-filename", "app.py", "-", stdin="def f(:\n")
-    assert (code, out) == (2, "All checks passed!\n")
+    assert (code, out) == (2, "No leaks found; 1 path could not be checked (see above).\n")
     assert err.startswith("leaklint: error: app.py: syntax error")
 
 
@@ -483,7 +483,7 @@ def test_process_exit_status_and_streams(tmp_path):
     write(tmp_path / "broken.py", "def broken(:\n")
     completed = _leaklint_process("leaks.py", "broken.py", cwd=tmp_path)
     assert completed.returncode == 2
-    assert completed.stdout.splitlines()[-1] == "Found 3 leaks."
+    assert completed.stdout.splitlines()[-1] == "Found 3 leaks; 1 path could not be checked (see above)."
     assert completed.stderr.startswith("leaklint: error: broken.py: syntax error")
     assert _leaklint_process("leaks.py", cwd=tmp_path).returncode == 1
     assert _leaklint_process("--select", "LL999", cwd=tmp_path).stderr == (

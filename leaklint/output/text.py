@@ -10,14 +10,19 @@ def format_report(report: Report) -> str:
         f"{finding.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}"
         for finding in report.findings
     ]
-    count = len(lines)
-    if count:
-        lines.append(f"Found {count} leak{'s' if count != 1 else ''}.")
-    else:
-        lines.append("All checks passed!")
+    lines.append(summary(len(lines), len({path for path, _ in report.errors})))
     if report.stale_baseline_entries:
         lines.append(stale_baseline_note(report.stale_baseline_entries))
     return "\n".join(lines) + "\n"
+
+
+def summary(leaks: int, unchecked: int) -> str:
+    """"All checks passed!" only when every file was checked: a summary must
+    not contradict the exit status."""
+    found = f"Found {leaks} leak{'s' if leaks != 1 else ''}" if leaks else "No leaks found"
+    if unchecked:
+        return f"{found}; {unchecked} path{'s' if unchecked != 1 else ''} could not be checked (see above)."
+    return f"{found}." if leaks else "All checks passed!"
 
 
 def stale_baseline_note(count: int) -> str:
