@@ -27,16 +27,18 @@ def all_rules() -> Tuple[Type[Rule], ...]:
 
     for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
         importlib.import_module(module.name)
-    rules = sorted(_leaf_subclasses(Rule), key=lambda rule: rule.code)
+    rules = sorted(_rule_classes(Rule), key=lambda rule: rule.code)
     _check_unique(rules)
     return tuple(rules)
 
 
-def _leaf_subclasses(base: type) -> Iterable[type]:
+def _rule_classes(base: type) -> Iterable[type]:
+    """Every subclass of ``base`` defined under ``leaklint.rules`` (base classes
+    such as HandleRule live in ``leaklint.rule`` and are skipped)."""
     for subclass in base.__subclasses__():
         if subclass.__module__.startswith("leaklint.rules."):
             yield subclass
-        yield from _leaf_subclasses(subclass)
+        yield from _rule_classes(subclass)
 
 
 def _check_unique(rules: Sequence[Type[Rule]]) -> None:

@@ -2,22 +2,24 @@
 
 A rule is a small class in its own file under ``leaklint/rules/<family>/``::
 
-    class DanglingTask(Rule):
+    class EndlessLoop(Rule):
         \"\"\"<the documentation: What it does / Why is this bad? / Example / Use instead>\"\"\"
 
-        code = "LL101"
-        name = "dangling-task"
+        code = "LL301"
+        name = "endless-loop"
         message = "..."
-        modules = ("asyncio",)        # the rule runs only if one is imported
-        trigger = r"create_task|..."  # a file without a match is not even parsed
+        modules = ()                  # the rule runs only if one of these is imported
+        trigger = r"\bwhile ..."      # a file without a match is not even parsed
 
-        def visit_Call(self, node):
+        def visit_While(self, node):
             ...
             self.report(node)
 
 The engine calls ``visit_<NodeType>`` for every node of that libcst type, after
 the shared analysis (``self.facts``) has seen the whole module, so a rule may ask
-about code further down the file.
+about code further down the file.  Rules about what a creating call returns
+(a task, a thread, a queue...) derive from :class:`HandleRule` and only decide,
+in ``check_handle``, from where the handle goes.
 """
 
 from __future__ import annotations

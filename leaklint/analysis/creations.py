@@ -122,14 +122,14 @@ class Creations:
     def _bound_to_loop_factory(self, name: str, at: cst.CSTNode) -> bool:
         scope = self._tree.enclosing_scope(at)
         for ref in self._tree.names.get(name, ()):
-            value = _assigned_value(self._tree, ref)
+            value = self._tree.assigned_value(ref)
             if value is not None and self._tree.enclosing_scope(ref) is scope and self.is_event_loop(value):
                 return True
         return False
 
     def _attribute_bound_to_loop_factory(self, cls: cst.ClassDef, self_name: str, attr: str) -> bool:
         for attribute in self._tree.attributes.get(attr, ()):
-            value = _assigned_value(self._tree, attribute)
+            value = self._tree.assigned_value(attribute)
             if value is None or not self._tree.is_inside(attribute, cls):
                 continue
             if isinstance(value, cst.Call) and self._imports.resolves_to(value.func, *_LOOP_FACTORIES):
@@ -155,15 +155,3 @@ class Creations:
         if isinstance(base, cst.Name) and base.value in found:
             return True
         return not self._imports.qualified_names(base).isdisjoint(_WORKER_BASES)
-
-
-def _assigned_value(tree: SyntaxTree, target: cst.CSTNode) -> Optional[cst.BaseExpression]:
-    """The value of ``target = value`` when ``target`` is that assignment's target."""
-    holder = tree.parent.get(target)
-    if isinstance(holder, cst.AssignTarget):
-        assign = tree.parent.get(holder)
-        if isinstance(assign, cst.Assign):
-            return assign.value
-    if isinstance(holder, cst.AnnAssign) and holder.target is target:
-        return holder.value
-    return None

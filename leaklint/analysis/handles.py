@@ -324,7 +324,7 @@ def _classify(tree: SyntaxTree, ref: cst.CSTNode) -> Use:
     return Use(ESCAPE)
 
 
-def assigned_value(use: Use) -> Optional[cst.BaseExpression]:
+def value_set(use: Use) -> Optional[cst.BaseExpression]:
     """For a SET use (``h.attr = value``), the value."""
     if use.kind == SET and isinstance(use.node, cst.Assign):
         return use.node.value

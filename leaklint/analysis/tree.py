@@ -151,6 +151,17 @@ class SyntaxTree:
             return True
         return any(ancestor is container for ancestor in self.ancestors(node))
 
+    def assigned_value(self, target: cst.CSTNode) -> Optional[cst.BaseExpression]:
+        """The value of ``target = value`` when ``target`` is that assignment's target."""
+        holder = self.parent.get(target)
+        if isinstance(holder, cst.AssignTarget):
+            assign = self.parent.get(holder)
+            if isinstance(assign, cst.Assign):
+                return assign.value
+        if isinstance(holder, cst.AnnAssign) and holder.target is target:
+            return holder.value
+        return None
+
     def expected_to_raise(self, node: cst.CSTNode) -> bool:
         """``node`` runs inside ``with pytest.raises(...)`` or
         ``with self.assertRaises(...)`` in its own function: the test expects

@@ -9,7 +9,7 @@ import libcst as cst
 
 from leaklint.analysis.classes import ClassHierarchy
 from leaklint.analysis.creations import WORKER, Creation, Creations
-from leaklint.analysis.handles import CALL, SET, Handle, assigned_value
+from leaklint.analysis.handles import CALL, SET, Handle, value_set
 from leaklint.analysis.tree import SyntaxTree, walk_all
 
 
@@ -25,10 +25,10 @@ def is_true(expr: Optional[cst.BaseExpression]) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "True"
 
 
-def is_started(handle: Handle, creation: Creation) -> bool:
+def is_started(tree: SyntaxTree, handle: Handle, creation: Creation) -> bool:
     if handle.destination.chained_method == "start" or handle.calls("start"):
         return True
-    return creation.class_def is not None and _class_calls_own(creation.class_def, "start")
+    return creation.class_def is not None and _class_calls_own(tree, creation.class_def, "start")
 
 
 def is_daemon(handle: Handle, creation: Creation) -> bool:
@@ -43,7 +43,7 @@ def is_daemon(handle: Handle, creation: Creation) -> bool:
     if setting is not None and not is_false(setting):
         return True
     for use in handle.uses:
-        if use.kind == SET and use.attr == "daemon" and not is_false(assigned_value(use)):
+        if use.kind == SET and use.attr == "daemon" and not is_false(value_set(use)):
             return True
         if use.kind == CALL and use.attr == "setDaemon" and isinstance(use.node, cst.Call):
             if not (use.node.args and is_false(use.node.args[0].value)):
@@ -73,13 +73,14 @@ def _class_sets_daemon(class_def: cst.ClassDef) -> bool:
     return False
 
 
-def _class_calls_own(class_def: cst.ClassDef, method: str) -> bool:
-    """The class calls ``self.<method>()`` itself (a thread that starts itself)."""
+def _class_calls_own(tree: SyntaxTree, class_def: cst.ClassDef, method: str) -> bool:
+    """The class calls ``<self>.<method>()`` on its own instance (a thread that
+    starts itself), whatever its methods call their instance."""
     for node in walk_all(class_def):
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-            if node.func.attr.value == method and isinstance(node.func.value, cst.Name):
-                if node.func.value.value == "self":
-                    return True
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == method:
+            owner = tree.enclosing_method(node)
+            if owner is not None and owner[1] is class_def and _is_name(node.func.value, owner[2]):
+                return True
     return False
 
 

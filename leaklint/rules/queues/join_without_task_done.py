@@ -8,7 +8,7 @@ from leaklint.analysis.queues import owned_privately
 from leaklint.rule import HandleRule
 
 # Every queue method but task_done(): none of them lets join() return.
-NEUTRAL_QUEUE_METHODS = frozenset(
+METHODS_BUT_TASK_DONE = frozenset(
     {"put", "put_nowait", "get", "get_nowait", "qsize", "empty", "full", "join", "close", "shutdown"}
 )
 
@@ -66,7 +66,7 @@ class JoinWithoutTaskDone(HandleRule):
     def check_handle(self, handle: Handle, creation: Creation) -> None:
         if not creation.joinable:
             return
-        if not owned_privately(handle) or handle.is_released(NEUTRAL_QUEUE_METHODS):
+        if not owned_privately(handle) or handle.is_released(METHODS_BUT_TASK_DONE):
             return
         for join in handle.calls("join"):
             if isinstance(join.node, cst.Call):  # not ``q.join`` handed on as a callback

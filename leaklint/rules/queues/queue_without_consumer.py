@@ -6,7 +6,7 @@ from leaklint.analysis.queues import owned_privately
 from leaklint.rule import HandleRule
 
 # Calls that neither take items out nor hand the queue to anyone who might.
-NEUTRAL_QUEUE_METHODS = frozenset(
+METHODS_THAT_TAKE_NOTHING_OUT = frozenset(
     {"put", "put_nowait", "qsize", "empty", "full", "join", "close", "join_thread", "cancel_join_thread"}
 )
 
@@ -63,5 +63,5 @@ class QueueWithoutConsumer(HandleRule):
     def check_handle(self, handle: Handle, creation: Creation) -> None:
         if not owned_privately(handle):
             return
-        if handle.calls("put", "put_nowait") and not handle.is_released(NEUTRAL_QUEUE_METHODS):
+        if handle.calls("put", "put_nowait") and not handle.is_released(METHODS_THAT_TAKE_NOTHING_OUT):
             self.report(handle.call, self.message.format(call=creation.name))

@@ -9,9 +9,10 @@ class UnusedTask(HandleRule):
     """A task is bound to a local variable that is never read.
 
     ## What it does
-    Flags a task from `asyncio.create_task(...)`, `asyncio.ensure_future(...)`
-    or `loop.create_task(...)` that is assigned to a local variable (or put in
-    a local list) which the function never reads again.
+    Flags a task from `asyncio.create_task(...)`, `asyncio.ensure_future(...)`,
+    `loop.create_task(...)` or `loop.run_in_executor(...)` that is assigned to
+    a local variable (or put in a local list) which the function never reads
+    again.
 
     ## Why is this bad?
     The name looks like a reference, but the function returns and the local

@@ -27,10 +27,14 @@ class UnjoinedThread(HandleRule):
     """A thread or process is started and never joined.
 
     ## What it does
-    Flags a `threading.Thread` or `multiprocessing.Process` (or a subclass of
-    either defined in the same module) that is started but never joined, and
-    is not a daemon (`daemon=True`, `t.daemon = True`, `t.setDaemon(True)`).
-    A thread on `self` counts as joined if any method of the class joins it.
+    Flags a `threading.Thread`, `threading.Timer` or `multiprocessing.Process`
+    (or a subclass defined in the same module) that is started but never
+    joined (nor, for a Timer, cancelled), and is not a daemon (`daemon=True`,
+    `t.daemon = True`, `t.setDaemon(True)`; a setting that is not a literal
+    `False` counts as daemon). A thread on `self` counts as joined if any
+    method of the class joins it; one in a module global if any code of the
+    module does. Unlike executors (LL202), a thread started at module level
+    is not exempt: nothing joins it but interpreter shutdown.
 
     ## Why is this bad?
     Nobody knows when an unjoined worker finishes, whether it failed, or
@@ -66,14 +70,14 @@ class UnjoinedThread(HandleRule):
     name = "unjoined-thread"
     message = "{call} is started but never joined (and is not a daemon)"
     modules = ("threading", "multiprocessing")
-    trigger = r"Thread|Process"
+    trigger = r"Thread|Process|Timer"
     kinds = (WORKER,)
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:
         destination = handle.destination
         if destination.in_container or destination.kind not in (DISCARDED, LOCAL, GLOBAL, INSTANCE):
             return
-        if not is_started(handle, creation) or is_daemon(handle, creation):
+        if not is_started(self.facts.tree, handle, creation) or is_daemon(handle, creation):
             return
         if not handle.is_released(NEUTRAL_WORKER_METHODS):
             self.report(handle.call, self.message.format(call=creation.name))
