@@ -102,6 +102,8 @@ class Handle:
         """Every reference to the handle's variable or attribute within its owner."""
         if self._uses is None:
             uses = [_classify(self._tree, ref) for ref in _references(self._tree, self._classes, self.destination)]
+            if self.destination.in_container:
+                uses = _through_loops(self._tree, uses)
             destination = self.destination
             if destination.chained_call is not None:
                 uses.append(Use(CALL, destination.chained_method, destination.chained_call))
@@ -312,7 +314,7 @@ def _classify(tree: SyntaxTree, ref: cst.CSTNode) -> Use:
     if parent_type is cst.AssignTarget or (parent_type is cst.AnnAssign and parent.target is ref):
         return Use(STORE)
     if parent_type in (cst.For, cst.CompFor):
-        return Use(STORE) if parent.target is ref else Use(ITERATE)
+        return Use(STORE) if parent.target is ref else Use(ITERATE, None, parent)
     if parent_type is cst.WithItem and parent.item is ref:
         return Use(WITH)
     if parent_type is cst.Subscript and parent.value is ref:
@@ -322,6 +324,24 @@ def _classify(tree: SyntaxTree, ref: cst.CSTNode) -> Use:
     if isinstance(parent, _READ_PARENTS):
         return Use(READ)
     return Use(ESCAPE)
+
+
+def _through_loops(tree: SyntaxTree, uses: List[Use]) -> List[Use]:
+    """For a container of handles, ``for worker in workers: ...`` uses each
+    handle through ``worker``: replace the iteration by what the loop variable
+    does (``worker.start()`` starts, ``worker.join()`` joins).  A loop that
+    unpacks (``for i, w in enumerate(...)``) stays a use we cannot follow."""
+    expanded: List[Use] = []
+    for use in uses:
+        loop = use.node
+        if use.kind != ITERATE or not isinstance(loop, (cst.For, cst.CompFor)) or not isinstance(loop.target, cst.Name):
+            expanded.append(use)
+            continue
+        scope = tree.enclosing_scope(loop)
+        for ref in tree.names.get(loop.target.value, ()):
+            if ref is not loop.target and tree.is_inside(ref, scope):
+                expanded.append(_classify(tree, ref))
+    return expanded
 
 
 def value_set(use: Use) -> Optional[cst.BaseExpression]:

@@ -65,7 +65,7 @@ class ExecutorWithoutShutdown(HandleRule):
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:
         destination = handle.destination
-        if destination.in_container or destination.kind not in (DISCARDED, LOCAL, INSTANCE):
+        if destination.kind not in (DISCARDED, LOCAL, INSTANCE):
             return
         if not handle.is_released(NEUTRAL_POOL_METHODS):
             release = "shutdown()" if creation.kind == EXECUTOR else "close() and join()"

@@ -75,7 +75,7 @@ class UnjoinedThread(HandleRule):
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:
         destination = handle.destination
-        if destination.in_container or destination.kind not in (DISCARDED, LOCAL, GLOBAL, INSTANCE):
+        if destination.kind not in (DISCARDED, LOCAL, GLOBAL, INSTANCE):
             return
         if not is_started(self.facts.tree, handle, creation) or is_daemon(handle, creation):
             return

@@ -50,7 +50,7 @@ class UnwaitedProcess(HandleRule):
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:
         destination = handle.destination
-        if destination.in_container or destination.kind not in (DISCARDED, LOCAL, INSTANCE):
+        if destination.kind not in (DISCARDED, LOCAL, INSTANCE):
             return
         if not handle.is_released(NEUTRAL_POPEN_METHODS):
             self.report(handle.call)
