@@ -33,7 +33,7 @@ class UnjoinedThread(HandleRule):
     `t.daemon = True`, `t.setDaemon(True)`; a setting that is not a literal
     `False` counts as daemon). A thread on `self` counts as joined if any
     method of the class joins it; one in a module global if any code of the
-    module does. Unlike executors (LL202), a thread started at module level
+    module does; threads in a list if a loop over the list joins them. Unlike executors (LL202), a thread started at module level
     is not exempt: nothing joins it but interpreter shutdown.
 
     ## Why is this bad?
