@@ -57,6 +57,7 @@ _QUEUES: Dict[str, bool] = {
     "multiprocessing.SimpleQueue": False,
 }
 
+_CONTEXT_FACTORY = "multiprocessing.get_context"
 _LOOP_FACTORIES = ("asyncio.get_event_loop", "asyncio.get_running_loop", "asyncio.new_event_loop")
 _LOOP_NAMES = frozenset({"loop", "_loop", "event_loop"})
 _LOOP_METHODS = frozenset({"create_task", "run_in_executor"})
@@ -98,7 +99,24 @@ class Creations:
         if isinstance(func, cst.Attribute) and func.attr.value in _LOOP_METHODS:
             if self.is_event_loop(func.value):
                 return Creation(TASK, f"loop.{func.attr.value}")
+        if isinstance(func, cst.Attribute) and self._is_multiprocessing_context(func.value):
+            # ``multiprocessing.get_context("spawn").Process(...)`` makes what
+            # ``multiprocessing.Process(...)`` makes.
+            name = f"multiprocessing.{func.attr.value}"
+            if name in _CONSTRUCTORS:
+                return Creation(_CONSTRUCTORS[name], name)
+            if name in _QUEUES:
+                return Creation(QUEUE, name, joinable=_QUEUES[name])
         return None
+
+    def _is_multiprocessing_context(self, expr: cst.BaseExpression) -> bool:
+        """A fresh ``multiprocessing.get_context(...)``, or a variable of the
+        same scope bound to one."""
+        if isinstance(expr, cst.Call):
+            return self._imports.resolves_to(expr.func, _CONTEXT_FACTORY)
+        if isinstance(expr, cst.Name):
+            return self._bound_in_scope_to(expr, self._is_multiprocessing_context)
+        return False
 
     # -- event loops ------------------------------------------------------------
 
@@ -110,7 +128,7 @@ class Creations:
         if isinstance(expr, cst.Call):
             return self._imports.resolves_to(expr.func, *_LOOP_FACTORIES)
         if isinstance(expr, cst.Name):
-            return expr.value in _LOOP_NAMES or self._bound_to_loop_factory(expr.value, expr)
+            return expr.value in _LOOP_NAMES or self._bound_in_scope_to(expr, self.is_event_loop)
         if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
             if expr.attr.value in _LOOP_NAMES:
                 return True
@@ -119,11 +137,12 @@ class Creations:
                 return self._attribute_bound_to_loop_factory(method[1], method[2], expr.attr.value)
         return False
 
-    def _bound_to_loop_factory(self, name: str, at: cst.CSTNode) -> bool:
-        scope = self._tree.enclosing_scope(at)
-        for ref in self._tree.names.get(name, ()):
+    def _bound_in_scope_to(self, name: cst.Name, is_wanted) -> bool:
+        """``name`` is assigned, in its own scope, a value ``is_wanted`` accepts."""
+        scope = self._tree.enclosing_scope(name)
+        for ref in self._tree.names.get(name.value, ()):
             value = self._tree.assigned_value(ref)
-            if value is not None and self._tree.enclosing_scope(ref) is scope and self.is_event_loop(value):
+            if value is not None and self._tree.enclosing_scope(ref) is scope and is_wanted(value):
                 return True
         return False
 

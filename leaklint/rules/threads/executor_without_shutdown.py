@@ -25,7 +25,8 @@ class ExecutorWithoutShutdown(HandleRule):
 
     ## What it does
     Flags a `concurrent.futures.ThreadPoolExecutor` or `ProcessPoolExecutor`,
-    a `multiprocessing.Pool` or a `multiprocessing.pool.ThreadPool` created
+    a `multiprocessing.Pool` (also from a `multiprocessing.get_context(...)`)
+    or a `multiprocessing.pool.ThreadPool` created
     in a function outside a `with` statement and never released with
     `shutdown()` (executors) or `close()`/`terminate()` (pools). An executor
     on `self` counts as released if any method of the class releases it.

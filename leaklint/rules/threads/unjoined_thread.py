@@ -28,7 +28,8 @@ class UnjoinedThread(HandleRule):
 
     ## What it does
     Flags a `threading.Thread`, `threading.Timer` or `multiprocessing.Process`
-    (or a subclass defined in the same module) that is started but never
+    (also from a `multiprocessing.get_context(...)`, or a subclass defined in
+    the same module) that is started but never
     joined (nor, for a Timer, cancelled), and is not a daemon (`daemon=True`,
     `t.daemon = True`, `t.setDaemon(True)`; a setting that is not a literal
     `False` counts as daemon). A thread on `self` counts as joined if any
