@@ -138,11 +138,13 @@ class Creations:
         return False
 
     def _bound_in_scope_to(self, name: cst.Name, is_wanted) -> bool:
-        """``name`` is assigned, in its own scope, a value ``is_wanted`` accepts."""
+        """``name`` is assigned, in its own scope, the result of a call that
+        ``is_wanted`` accepts.  Only calls: following ``a = b`` could go round
+        in circles (``b = a``)."""
         scope = self._tree.enclosing_scope(name)
         for ref in self._tree.names.get(name.value, ()):
             value = self._tree.assigned_value(ref)
-            if value is not None and self._tree.enclosing_scope(ref) is scope and is_wanted(value):
+            if isinstance(value, cst.Call) and self._tree.enclosing_scope(ref) is scope and is_wanted(value):
                 return True
         return False
 
