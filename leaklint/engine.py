@@ -3,14 +3,15 @@
 The steps, each skipped when it cannot matter:
 
 1. Decode the bytes the way Python does (BOM, PEP 263 cookie).
-2. Pre-check: a rule whose ``trigger`` text does not occur cannot fire, and a
-   file where no rule can fire is not parsed by libcst at all.  Python's own
-   parser still reads it (ten times cheaper) so that a broken file is reported
-   as broken whatever it contains.
-3. Parse with libcst, walk the tree once to build the shared facts, drop the
+2. Pre-check: a rule whose ``trigger`` text does not occur cannot fire.
+3. Python's own parser reads the file (ten times cheaper than libcst): a
+   broken file is reported in Python's words whatever it contains, and nesting
+   deep enough to crash libcst's native parser is refused here.  A file where
+   no rule can fire ends here, never parsed by libcst.
+4. Parse with libcst, walk the tree once to build the shared facts, drop the
    rules whose modules are not imported, and call each remaining rule's
    ``visit_*`` methods for the nodes it asked for.
-4. Compute positions for the reported nodes only.
+5. Compute positions for the reported nodes only.
 
 Every failure becomes a one-line ``FileResult.error``; a rule that raises is
 stopped for this file and the other rules' findings are kept.
@@ -166,7 +167,7 @@ def _one_line(error: BaseException) -> str:
 
 
 def _run_rules(module: cst.Module, rules: Sequence[Type[Rule]], result: FileResult) -> None:
-    visited_types = {node_type for rule in rules for node_type in rule.visited_types()}
+    visited_types = {node_type for rule in rules for node_type in _visits(rule)}
     tree = SyntaxTree(module, visited_types)
     facts = FileFacts(tree)
     reported: List[Tuple[Type[Rule], cst.CSTNode, str]] = []
@@ -179,7 +180,7 @@ def _run_rules(module: cst.Module, rules: Sequence[Type[Rule]], result: FileResu
         if rule_class.modules and not facts.imports.imports_any(rule_class.modules):
             continue
         rule = rule_class(facts, reporter)
-        for node_type, method_name in rule_class.visited_types().items():
+        for node_type, method_name in _visits(rule_class).items():
             dispatch.setdefault(node_type, []).append((rule, getattr(rule, method_name)))
 
     failed: Dict[Rule, str] = {}
@@ -193,6 +194,11 @@ def _run_rules(module: cst.Module, rules: Sequence[Type[Rule]], result: FileResu
                 failed[rule] = f"internal error in {rule.code} ({rule.name}): {_one_line(error)}"
     result.rule_errors = list(failed.values())
     result.findings = _findings(module, result.path, reported)
+
+
+@lru_cache(maxsize=None)
+def _visits(rule: Type[Rule]) -> Dict[type, str]:
+    return rule.visited_types()
 
 
 def _findings(module: cst.Module, path: str, reported) -> List[Finding]:
