@@ -12,7 +12,8 @@ for every rule:
 2. What happens to it afterwards?  (:func:`Handle.uses`) Every later reference is
    classified as a method call (``t.join()``), an attribute store
    (``t.daemon = True``), an await, a ``with``, an iteration, a plain read, a
-   rebinding, or an escape.
+   rebinding, or an escape.  For a container, ``for t in threads:`` is followed:
+   what the loop does with ``t`` is what happens to each handle.
 
 A rule then only states which method calls do *not* release its kind of handle.
 Anything this module does not understand counts as an escape: a missed leak
