@@ -134,7 +134,7 @@ class Creations:
                 return True
             method = self._tree.enclosing_method(expr)
             if method is not None and expr.value.value == method[2]:
-                return self._attribute_bound_to_loop_factory(method[1], method[2], expr.attr.value)
+                return self._attribute_bound_to_loop_factory(method[1], expr.attr.value)
         return False
 
     def _bound_in_scope_to(self, name: cst.Name, is_wanted) -> bool:
@@ -148,12 +148,11 @@ class Creations:
                 return True
         return False
 
-    def _attribute_bound_to_loop_factory(self, cls: cst.ClassDef, self_name: str, attr: str) -> bool:
+    def _attribute_bound_to_loop_factory(self, cls: cst.ClassDef, attr: str) -> bool:
+        """Some method of ``cls`` sets ``<...>.<attr> = asyncio.get_event_loop()``."""
         for attribute in self._tree.attributes.get(attr, ()):
             value = self._tree.assigned_value(attribute)
-            if value is None or not self._tree.is_inside(attribute, cls):
-                continue
-            if isinstance(value, cst.Call) and self._imports.resolves_to(value.func, *_LOOP_FACTORIES):
+            if isinstance(value, cst.Call) and self._tree.is_inside(attribute, cls) and self.is_event_loop(value):
                 return True
         return False
 
