@@ -22,7 +22,11 @@ def keyword(call: cst.Call, name: str) -> Optional[cst.BaseExpression]:
 
 
 def is_true(expr: Optional[cst.BaseExpression]) -> bool:
-    return isinstance(expr, cst.Name) and expr.value == "True"
+    return _is_name(expr, "True")
+
+
+def is_false(expr: Optional[cst.BaseExpression]) -> bool:
+    return _is_name(expr, "False")
 
 
 def is_started(tree: SyntaxTree, handle: Handle, creation: Creation) -> bool:
@@ -49,10 +53,6 @@ def is_daemon(handle: Handle, creation: Creation) -> bool:
             if not (use.node.args and is_false(use.node.args[0].value)):
                 return True
     return creation.class_def is not None and _class_sets_daemon(creation.class_def)
-
-
-def is_false(expr: Optional[cst.BaseExpression]) -> bool:
-    return isinstance(expr, cst.Name) and expr.value == "False"
 
 
 def _class_sets_daemon(class_def: cst.ClassDef) -> bool:
@@ -130,5 +130,5 @@ def _thread_functions(tree: SyntaxTree, classes: ClassHierarchy, call: cst.Call,
     return []
 
 
-def _is_name(expr: cst.BaseExpression, name: str) -> bool:
+def _is_name(expr: Optional[cst.BaseExpression], name: str) -> bool:
     return isinstance(expr, cst.Name) and expr.value == name
