@@ -42,7 +42,7 @@ class FileWalker:
             candidates = [absolute, *(parent for parent in absolute.parents if root in parent.parents)]
         else:  # outside the project: only the components the user wrote
             candidates = [path, *(parent for parent in path.parents if parent.name)]
-        return any(self._matches(candidate, index > 0 or candidate.is_dir()) for index, candidate in enumerate(candidates))
+        return any(self._matches(candidate) for candidate in candidates)
 
     def files(self, paths: Iterable[str]) -> Iterator[str]:
         """Python files under ``paths``, each once, in a stable order."""
@@ -84,7 +84,7 @@ class FileWalker:
             kept_dirs = []
             for name in sorted(dirnames):
                 child = here / name
-                if self._matches(child, True) or _is_virtualenv(child):
+                if self._matches(child) or _is_virtualenv(child):
                     continue
                 if _ignored(ignores, child, True):
                     continue
@@ -94,25 +94,26 @@ class FileWalker:
                 if not name.endswith(".py"):
                     continue
                 child = here / name
-                if self._matches(child, False) or _ignored(ignores, child, False):
+                if self._matches(child) or _ignored(ignores, child, False):
                     continue
                 found.append(str(child))
         return found
 
-    def _matches(self, path: Path, is_dir: bool) -> bool:
-        """Like ruff: a pattern matches an entry's name or its whole path
-        relative to the project root.  The paths the user names are not
-        matched themselves, so ``leaklint fixtures/`` checks an excluded
-        ``fixtures`` directory."""
-        try:
-            relative = path.absolute().relative_to(self.settings.root.absolute()).as_posix()
-        except ValueError:
-            relative = path.as_posix()
-        for pattern in self._patterns:
-            pattern = pattern.rstrip("/")
-            if fnmatch.fnmatchcase(path.name, pattern) or fnmatch.fnmatchcase(relative, pattern):
-                return True
-        return False
+    def _matches(self, path: Path) -> bool:
+        """The paths the user names are not matched themselves, so
+        ``leaklint fixtures/`` checks an excluded ``fixtures`` directory."""
+        return any(matches_pattern(path, pattern, self.settings.root) for pattern in self._patterns)
+
+
+def matches_pattern(path: Path, pattern: str, root: Path) -> bool:
+    """Like ruff: a pattern (``exclude``, ``per-file-ignores``) matches a
+    path's name or its whole path relative to the project root."""
+    try:
+        relative = path.absolute().relative_to(root.absolute()).as_posix()
+    except ValueError:
+        relative = path.as_posix()
+    pattern = pattern.rstrip("/")
+    return fnmatch.fnmatchcase(path.name, pattern) or fnmatch.fnmatchcase(relative, pattern)
 
 
 def _is_virtualenv(path: Path) -> bool:

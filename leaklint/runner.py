@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import fnmatch
 import multiprocessing
 import os
 import stat as stat_module
@@ -29,6 +28,7 @@ from typing import Any, Deque, Dict, Iterable, Iterator, List, Optional, Sequenc
 from leaklint.cache import ResultCache, StatKey, content_hash, stat_key
 from leaklint.config import Settings
 from leaklint.engine import SourceError, check_source, decode_source
+from leaklint.files import matches_pattern
 from leaklint.finding import FileResult
 from leaklint.noqa import drop_suppressed
 from leaklint.registry import select_rules
@@ -56,7 +56,7 @@ class Checker:
     def rules_for(self, path: str) -> List[Type[Rule]]:
         ignored = []
         for pattern, codes in self.settings.per_file_ignores.items():
-            if _path_matches(path, pattern, self.settings.root):
+            if matches_pattern(Path(path), pattern, self.settings.root):
                 ignored.extend(codes)
         if not ignored:
             return self.rules
@@ -78,15 +78,6 @@ class Checker:
         if result.findings:
             result.findings = drop_suppressed(result.findings, text.splitlines())
         return result
-
-
-def _path_matches(path: str, pattern: str, root: Path) -> bool:
-    candidate = Path(path)
-    try:
-        relative = candidate.absolute().relative_to(root.absolute()).as_posix()
-    except ValueError:
-        relative = candidate.as_posix()
-    return fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(candidate.name, pattern)
 
 
 # What checking one file gives back: the result (None when the content hash
