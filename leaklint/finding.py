@@ -5,6 +5,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
+SAFE = "safe"  # keeps what the code evidently means: ``--fix`` applies it
+UNSAFE = "unsafe"  # changes behaviour a person should review: only with ``--unsafe-fixes``
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    """Replace the source between two positions (1-based lines, 1-based
+    character columns, end exclusive, as in :class:`Finding`) with ``text``.
+    An insertion has equal start and end."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A change that removes a finding: data a rule returns, applied in one
+    place (:mod:`leaklint.fixes`), never by the rule itself."""
+
+    title: str
+    safety: str
+    edits: Tuple[Edit, ...]
+
 
 @dataclass(frozen=True, order=True)
 class Finding:
@@ -19,6 +45,8 @@ class Finding:
     code: str
     name: str
     message: str
+    # Not part of a finding's identity: two runs that agree on the finding agree.
+    fix: Optional[Fix] = field(default=None, compare=False)
 
     @property
     def key(self) -> Tuple[int, int, str]:
