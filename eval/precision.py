@@ -133,8 +133,10 @@ def run_leaklint(packages: Sequence[Path], jobs: Optional[int]) -> Tuple[List[Re
     with tempfile.TemporaryDirectory(prefix="leaklint-eval-") as scratch:
         config = Path(scratch) / "pyproject.toml"
         config.write_text("[tool.leaklint]\n", encoding="utf-8")  # default settings, whatever the packages say
+        # No time limit: on a busy machine a slow file would otherwise lose
+        # its findings, and the counts would move with the load.
         command = [sys.executable, "-m", "leaklint", "--config", str(config), "--output-format", "json", "--no-cache",
-                   "--exit-zero"]
+                   "--timeout", "0", "--exit-zero"]
         if jobs:
             command += ["--jobs", str(jobs)]
         environment = dict(os.environ)
