@@ -98,6 +98,7 @@ class CorpusRun:
     parsed_libcst_seconds: float = 0.0
     parsed_precheck_seconds: float = 0.0
     runs: Dict[str, Tuple[float, Optional[float], Optional[int]]] = field(default_factory=dict)  # seconds, cpu, peak bytes
+    unchecked: Dict[str, Tuple[int, int]] = field(default_factory=dict)  # files leaklint could not check, of them timed out
     findings: int = 0
     identical: bool = True
 
@@ -207,9 +208,11 @@ def _measure_corpus(run: CorpusRun, jobs: int, quick: bool) -> None:
             ["--jobs", str(jobs), "--cache-dir", str(cache_dir)],
             ["--jobs", str(jobs), "--cache-dir", str(cache_dir)],
         )):
-            seconds, cpu_seconds, largest, tree, output = _run_measured(command + extra, workdir)
+            seconds, cpu_seconds, largest, tree, output, errors = _run_measured(command + extra, workdir)
             peaks = [value for value in (largest, tree) if value is not None]
             run.runs[label] = (seconds, cpu_seconds, max(peaks) if peaks else None)
+            problems = [line for line in errors.decode("utf-8", "replace").splitlines() if line.startswith("leaklint: error:")]
+            run.unchecked[label] = (len(problems), sum("took longer than" in line for line in problems))
             outputs.append(output)
             print(f"  leaklint, {label}: {seconds:.2f} s", flush=True)
     findings = outputs[0].decode("utf-8", "replace").strip().splitlines()
@@ -270,15 +273,18 @@ def _bare_parse_subprocess(file_list: Path) -> int:
     return 0
 
 
-def _run_measured(command: List[str], cwd: Path) -> Tuple[float, Optional[float], Optional[int], Optional[int], bytes]:
+def _run_measured(
+    command: List[str], cwd: Path
+) -> Tuple[float, Optional[float], Optional[int], Optional[int], bytes, bytes]:
     """Seconds, CPU seconds, peak RSS of the largest process, peak PSS of the
-    whole process tree (bytes), and standard output of ``command``."""
+    whole process tree (bytes), standard output and standard error of
+    ``command``."""
     environment = dict(os.environ)
     # The leaklint this script imported, whatever is installed.
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environment.get("PYTHONPATH")]))
-    with tempfile.TemporaryFile() as stdout:
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=str(cwd), env=environment, stdout=stdout, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(command, cwd=str(cwd), env=environment, stdout=stdout, stderr=stderr)
         sampler = _TreeMemorySampler(process.pid)
         sampler.start()
         largest: Optional[int] = None
@@ -298,7 +304,8 @@ def _run_measured(command: List[str], cwd: Path) -> Tuple[float, Optional[float]
         if process.returncode not in (0, 1, 2):
             raise SystemExit(f"{' '.join(command)}: exit status {process.returncode}")
         stdout.seek(0)
-        return seconds, cpu_seconds, largest, sampler.peak, stdout.read()
+        stderr.seek(0)
+        return seconds, cpu_seconds, largest, sampler.peak, stdout.read(), stderr.read()
 
 
 class _TreeMemorySampler(threading.Thread):
@@ -379,6 +386,9 @@ def _print_corpora(corpora: List[CorpusRun], jobs: int) -> None:
               + (f"; one process / bare parse: {cpu[1] / cpu[0]:.3f}" if cpu[1] is not None and cpu[0] else ""))
         if run.unparsable:
             print(f"  {run.unparsable} files libcst cannot parse; both sides pay for trying")
+        if any(count for count, _ in run.unchecked.values()):
+            print("  files leaklint reported as not checked (of them over the 60 s limit), per run: "
+                  + ", ".join(f"{count} ({timeouts})" for count, timeouts in (run.unchecked[label] for label in RUNS)))
         if run.parsed_files:
             share = run.parsed_precheck_seconds / run.parsed_libcst_seconds if run.parsed_libcst_seconds else 0.0
             print(f"  pre-check: on the {run.parsed_files:,} files libcst parses (a trigger occurs), ast.parse took "
