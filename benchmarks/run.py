@@ -96,7 +96,10 @@ class CorpusRun:
     unparsable: int = 0
     parsed_files: int = 0  # the files where a rule can fire: libcst parses them
     parsed_libcst_seconds: float = 0.0
-    parsed_precheck_seconds: float = 0.0
+    parsed_precheck_seconds: float = 0.0  # ast.parse of every one of them: the pre-check as it was
+    parsed_scan_seconds: Optional[float] = None  # the engine's may_nest_deeply scan of them, if it has one
+    parsed_deep_files: int = 0  # the files the scan sends to ast.parse first
+    parsed_deep_seconds: float = 0.0  # ast.parse of those
     runs: Dict[str, Tuple[float, Optional[float], Optional[int]]] = field(default_factory=dict)  # seconds, cpu, peak bytes
     unchecked: Dict[str, Tuple[int, int]] = field(default_factory=dict)  # files leaklint could not check, of them timed out
     findings: int = 0
@@ -197,6 +200,8 @@ def _measure_corpus(run: CorpusRun, jobs: int, quick: bool) -> None:
         run.parse_seconds, run.parse_cpu, run.unparsable = timing["seconds"], timing["cpu"], timing["unparsable"]
         run.parsed_files = timing["parsed_files"]
         run.parsed_libcst_seconds, run.parsed_precheck_seconds = timing["parsed_libcst"], timing["parsed_precheck"]
+        run.parsed_scan_seconds, run.parsed_deep_files = timing["parsed_scan"], timing["parsed_deep_files"]
+        run.parsed_deep_seconds = timing["parsed_deep"]
         print(f"  bare libcst.parse_module: {run.parse_seconds:.2f} s", flush=True)
 
         command = [sys.executable, "-m", "leaklint", "--config", str(config), "--exit-zero"]
@@ -235,8 +240,11 @@ def _time_bare_parse(file_list: Path) -> Dict[str, float]:
 def _bare_parse_subprocess(file_list: Path) -> int:
     """Print, as JSON, the seconds (wall and CPU) to libcst-parse every file,
     and, for the files where a default rule's trigger occurs (the engine
-    parses only those with libcst), the seconds of their libcst parse and of
-    the engine's pre-check with Python's parser, ``_python_syntax_error``."""
+    parses only those with libcst), the seconds of their libcst parse, of
+    Python's parser on each (``_python_syntax_error``: the pre-check as it
+    first was, on every file), and, where the engine has it, of the cheap scan
+    (``may_nest_deeply``) that sends only some of them to Python's parser
+    first, and of Python's parser on those."""
     sources = [_read(path) for path in file_list.read_text(encoding="utf-8").splitlines()]
     rules = select_rules(Settings().select)
     unparsable = 0
@@ -266,9 +274,23 @@ def _bare_parse_subprocess(file_list: Path) -> int:
         except engine.SourceError:
             pass
     precheck = time.perf_counter() - began
+    scan_seconds, deep = None, []
+    scan = getattr(engine, "may_nest_deeply", None)
+    if scan is not None:
+        began = time.perf_counter()
+        deep = [text for text, _ in parsed if scan(text)]
+        scan_seconds = time.perf_counter() - began
+    began = time.perf_counter()
+    for text in deep:
+        try:
+            engine._python_syntax_error(text)
+        except engine.SourceError:
+            pass
+    deep_seconds = time.perf_counter() - began
     print(json.dumps({
         "seconds": seconds, "cpu": cpu, "unparsable": unparsable, "parsed_files": len(parsed),
         "parsed_libcst": sum(libcst_seconds for _, libcst_seconds in parsed), "parsed_precheck": precheck,
+        "parsed_scan": scan_seconds, "parsed_deep_files": len(deep), "parsed_deep": deep_seconds,
     }))
     return 0
 
@@ -391,9 +413,14 @@ def _print_corpora(corpora: List[CorpusRun], jobs: int) -> None:
                   + ", ".join(f"{count} ({timeouts})" for count, timeouts in (run.unchecked[label] for label in RUNS)))
         if run.parsed_files:
             share = run.parsed_precheck_seconds / run.parsed_libcst_seconds if run.parsed_libcst_seconds else 0.0
-            print(f"  pre-check: on the {run.parsed_files:,} files libcst parses (a trigger occurs), ast.parse took "
-                  f"{run.parsed_precheck_seconds:.2f} s beside libcst's {run.parsed_libcst_seconds:.2f} s: "
+            print(f"  pre-check: on the {run.parsed_files:,} files libcst parses (a trigger occurs), ast.parse of all "
+                  f"of them takes {run.parsed_precheck_seconds:.2f} s beside libcst's {run.parsed_libcst_seconds:.2f} s: "
                   f"{share:.1%} of the parse")
+            if run.parsed_scan_seconds is not None and run.parsed_libcst_seconds:
+                today = run.parsed_scan_seconds + run.parsed_deep_seconds
+                print(f"    the engine's scan (may_nest_deeply) takes {run.parsed_scan_seconds:.2f} s and sends "
+                      f"{run.parsed_deep_files:,} files to ast.parse first ({run.parsed_deep_seconds:.2f} s): "
+                      f"{today / run.parsed_libcst_seconds:.1%} of the parse")
     print("(peak MiB: the larger of the largest process, getrusage, and all processes together, PSS sampled every 20 ms)")
 
 
