@@ -13,6 +13,7 @@ from typing import Dict, FrozenSet, Optional
 import libcst as cst
 
 from leaklint.analysis.classes import ClassHierarchy
+from leaklint.analysis.coroutines import Coroutines
 from leaklint.analysis.creations import Creation, Creations
 from leaklint.analysis.handles import Handle
 from leaklint.analysis.names import ImportTable
@@ -41,6 +42,36 @@ class FileFacts:
 
     def creation_of(self, call: cst.Call) -> Optional[Creation]:
         return self.creations.creation_of(call)
+
+    @cached_property
+    def coroutines(self) -> Coroutines:
+        return Coroutines(self.tree, self.imports, self.classes, self.creations.is_event_loop)
+
+    def is_coroutine(self, expr: cst.BaseExpression) -> Optional[bool]:
+        """True: ``expr`` is certainly a coroutine (a call of an ``async def``
+        of the module, of ``asyncio.sleep``...); False: certainly not (a
+        future, a plain function's result); None: unknown."""
+        return self.coroutines.is_coroutine(expr)
+
+    @property
+    def coroutine_functions(self) -> FrozenSet[cst.FunctionDef]:
+        """The functions and methods of this module whose call makes a coroutine."""
+        return self.coroutines.functions
+
+    def for_type_checkers_only(self, node: cst.CSTNode) -> bool:
+        """``node`` never runs: it sits under ``if TYPE_CHECKING:`` or in an annotation."""
+        child = node
+        for ancestor in self.tree.ancestors(node):
+            if isinstance(ancestor, cst.Annotation):
+                return True
+            if isinstance(ancestor, cst.If) and child is ancestor.body:
+                test = ancestor.test
+                if self.imports.resolves_to(test, "typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING") or (
+                    isinstance(test, cst.Name) and test.value == "TYPE_CHECKING"
+                ):
+                    return True
+            child = ancestor
+        return False
 
     def handle(self, call: cst.Call) -> Handle:
         handle = self._handles.get(call)
