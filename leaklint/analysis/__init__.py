@@ -18,6 +18,7 @@ from leaklint.analysis.creations import Creation, Creations
 from leaklint.analysis.handles import Handle
 from leaklint.analysis.names import ImportTable
 from leaklint.analysis.tree import SyntaxTree, is_async, is_generator
+from leaklint.analysis.waits import waits_forever
 from leaklint.analysis.workers import daemon_only_targets
 
 
@@ -72,6 +73,11 @@ class FileFacts:
                     return True
             child = ancestor
         return False
+
+    def waits_forever(self, call: cst.Call, creation: Creation) -> bool:
+        """``call`` (a ``get``/``wait``/``wait_for`` on what ``creation`` made)
+        waits with no timeout of its own: only a put, set or notify ends it."""
+        return waits_forever(self.tree, self.imports, call, creation.kind, creation.name.startswith("asyncio."))
 
     def handle(self, call: cst.Call) -> Handle:
         handle = self._handles.get(call)

@@ -119,19 +119,20 @@ class Handle:
     def calls(self, *methods: str) -> List[Use]:
         return [use for use in self.uses if use.kind == CALL and use.attr in methods]
 
-    def is_released(self, neutral_methods: FrozenSet[str]) -> bool:
+    def is_released(self, neutral_methods: FrozenSet[str], neutral_uses: FrozenSet[str] = frozenset()) -> bool:
         """Some use may release the handle or hand it to someone who will.
 
-        ``neutral_methods`` are the calls that do neither (``start``, ``put``...).
-        For a handle inside a container, the container's own collecting calls
-        (``tasks.append(t)``) are neutral too."""
+        ``neutral_methods`` are the calls that do neither (``start``, ``put``...),
+        ``neutral_uses`` the other kinds of use that do not (``with condition:``
+        only holds its lock).  For a handle inside a container, the
+        container's own collecting calls (``tasks.append(t)``) are neutral too."""
         destination = self.destination
         if destination.kind == INSTANCE and self._classes.inherits_unseen_code(destination.owner):
             return True  # a base class from elsewhere may release it
         if destination.in_container:
             neutral_methods = neutral_methods | COLLECTING_METHODS
         for use in self.uses:
-            if use.kind in _NEUTRAL_KINDS:
+            if use.kind in _NEUTRAL_KINDS or use.kind in neutral_uses:
                 continue
             if use.kind == CALL and use.attr in neutral_methods:
                 continue
