@@ -166,6 +166,15 @@ class SyntaxTree:
         """``node`` runs inside ``with pytest.raises(...)`` or
         ``with self.assertRaises(...)`` in its own function: the test expects
         it to fail, so what it creates never exists and its loop ends."""
+        return self._under_test_context(node, _RAISES_CONTEXTS)
+
+    def expected_to_warn(self, node: cst.CSTNode) -> bool:
+        """``node`` runs inside ``with self.assertWarns(...)``,
+        ``pytest.warns(...)`` or ``check_warnings(...)`` in its own function:
+        the test provokes the warning on purpose."""
+        return self._under_test_context(node, _WARNS_CONTEXTS)
+
+    def _under_test_context(self, node: cst.CSTNode, contexts: frozenset) -> bool:
         for ancestor in self.ancestors(node):
             if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 return False
@@ -173,7 +182,7 @@ class SyntaxTree:
                 for item in ancestor.items:
                     func = item.item.func if isinstance(item.item, cst.Call) else None
                     name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
-                    if name in _RAISES_CONTEXTS:
+                    if name in contexts:
                         return True
         return False
 
@@ -213,6 +222,7 @@ class SyntaxTree:
 
 
 _RAISES_CONTEXTS = frozenset({"raises", "assertRaises", "assertRaisesRegex"})
+_WARNS_CONTEXTS = frozenset({"warns", "assertWarns", "assertWarnsRegex", "check_warnings"})
 
 
 def _is_label(name: cst.Name, parent: cst.CSTNode) -> bool:

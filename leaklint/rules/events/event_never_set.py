@@ -8,7 +8,7 @@ from leaklint.analysis.queues import owned_privately
 from leaklint.rule import HandleRule
 
 # Per kind: the waits, and the calls that neither set (notify) nor hand on.
-WAITS = {EVENT: ("wait",), CONDITION: ("wait", "wait_for")}
+WAITS = {EVENT: ("wait",), CONDITION: ("wait",)}
 NEUTRAL_METHODS = {
     EVENT: frozenset({"wait", "is_set", "isSet", "clear"}),
     CONDITION: frozenset({"wait", "wait_for", "acquire", "release", "locked", "__enter__", "__exit__"}),
@@ -35,7 +35,9 @@ class EventNeverSet(HandleRule):
     an attribute of a class that another module may subclass (unless the
     attribute is name-mangled). A wait with a timeout (`wait(1)`,
     `wait(timeout=...)`, `asyncio.wait_for(event.wait(), ...)`, under
-    `async with asyncio.timeout(...)`) ends on its own and does not count.
+    `async with asyncio.timeout(...)`) ends on its own and does not count,
+    nor does `condition.wait_for(predicate)` (it returns at once when the
+    predicate holds) or a wait a test expects to raise.
 
     ## Why is this bad?
     `wait()` returns only once another thread or task calls `set()` (or
