@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from leaklint.analysis.creations import CONDITION, EVENT, Creation
-from leaklint.analysis.handles import INSTANCE, WITH, Handle
+from leaklint.analysis.handles import INSTANCE, LOCAL, WITH, Handle
 from leaklint.analysis.queues import owned_privately
 from leaklint.rule import HandleRule
 
@@ -37,7 +37,9 @@ class EventNeverSet(HandleRule):
     `wait(timeout=...)`, `asyncio.wait_for(event.wait(), ...)`, under
     `async with asyncio.timeout(...)`) ends on its own and does not count,
     nor does `condition.wait_for(predicate)` (it returns at once when the
-    predicate holds) or a wait a test expects to raise.
+    predicate holds) or a wait a test expects to raise. A local event that
+    is only ever waited on (`never = asyncio.Event()`, `await never.wait()`)
+    is the idiom for "wait until cancelled" and is left alone too.
 
     ## Why is this bad?
     `wait()` returns only once another thread or task calls `set()` (or
@@ -46,20 +48,26 @@ class EventNeverSet(HandleRule):
 
     ## Example
     ```python
-    async def serve(server):
-        stopped = asyncio.Event()
-        await server.start()
-        await stopped.wait()
+    _stopping = threading.Event()
+
+    def serve(server):
+        server.start()
+        _stopping.wait()
+        server.stop()
     ```
 
     ## Use instead
-    Give the event to the code that decides when to stop:
+    Give the code that decides when to stop a way to set the event:
     ```python
-    async def serve(server):
-        stopped = asyncio.Event()
-        server.on_shutdown(stopped.set)
-        await server.start()
-        await stopped.wait()
+    _stopping = threading.Event()
+
+    def serve(server):
+        server.start()
+        _stopping.wait()
+        server.stop()
+
+    def stop():
+        _stopping.set()
     ```
 
     ## References
@@ -81,6 +89,8 @@ class EventNeverSet(HandleRule):
             return
         if handle.is_released(NEUTRAL_METHODS[kind], NEUTRAL_USES[kind]):
             return
+        if handle.destination.kind == LOCAL and all(use.attr in WAITS[kind] for use in handle.reads()):
+            return  # made only to be waited on: "wait until cancelled", on purpose
         for wait in handle.calls(*WAITS[kind]):
             if isinstance(wait.node, cst.Call) and self.facts.waits_forever(wait.node, creation):
                 self.report(handle.call, self.message.format(call=creation.name, setter=SETTERS[kind]))
