@@ -276,7 +276,7 @@ def test_coroutine_functions_index():
 @pytest.mark.parametrize("depth", [600])
 def test_a_long_chain_of_wrappers_does_not_recurse_without_end(depth):
     source = "async def f0(): pass\n" + "".join(f"def f{i}():\n    return f{i - 1}()\n" for i in range(1, depth))
-    source += f"def loop_a():\n    return loop_b()\ndef loop_b():\n    return loop_a()\n"
+    source += "def loop_a():\n    return loop_b()\ndef loop_b():\n    return loop_a()\n"
     module = cst.parse_module(source)
     facts = FileFacts(SyntaxTree(module))
     calls = {call.func.value: call for call in facts.tree.calls}

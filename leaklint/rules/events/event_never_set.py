@@ -24,8 +24,8 @@ class EventNeverSet(HandleRule):
     ## What it does
     Flags a `threading.Event`, `asyncio.Event` or `multiprocessing.Event`
     (also from `get_context(...)`) that its owner waits on with no timeout
-    but never sets, and a `Condition` waited on (`wait()`, `wait_for()`) but
-    never notified (`notify()`, `notify_all()`), when the owner never hands
+    but never sets, and a `Condition` waited on with `wait()` but never
+    notified (`notify()`, `notify_all()`), when the owner never hands
     it to anyone else either: not passed to a call, not handed on as
     `target=event.set` or `call_soon(event.set)`, not returned, not stored
     elsewhere. The owner is the function for a local (its nested functions
