@@ -45,7 +45,14 @@ class FileFacts:
         return Creations(self.tree, self.imports, self.bindings)
 
     def creation_of(self, call: cst.Call) -> Optional[Creation]:
-        return self.creations.creation_of(call)
+        """What ``call`` creates.  ``ensure_future(x)`` makes a task only when
+        ``x`` may be a coroutine: given a future it returns that future, and
+        there is nothing to lose."""
+        creation = self.creations.creation_of(call)
+        if creation is not None and creation.name.endswith("ensure_future") and call.args:
+            if self.is_coroutine(call.args[0].value) is False:
+                return None
+        return creation
 
     @cached_property
     def handles(self) -> Handles:
