@@ -4,7 +4,7 @@ functions run only as a daemon thread's target."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Dict, FrozenSet, List, Optional, Set
+from typing import Dict, FrozenSet, List, NamedTuple, Optional, Set
 
 import libcst as cst
 
@@ -31,6 +31,12 @@ def is_false(expr: Optional[cst.BaseExpression]) -> bool:
     return _is_name(expr, "False")
 
 
+class _Targets(NamedTuple):
+    everything: FrozenSet[cst.FunctionDef]  # run by some thread or process
+    daemon_only: FrozenSet[cst.FunctionDef]  # run only by daemon threads
+    terminated: FrozenSet[cst.FunctionDef]  # run by a worker its creator terminates or kills
+
+
 class Workers:
     """Facts about the threads and processes of one module, each found once:
     a class's own ``start()`` calls and daemon settings are looked up per
@@ -43,7 +49,7 @@ class Workers:
         self._handle_of = handle_of
         self._sets_daemon: Dict[cst.ClassDef, bool] = {}
         self._starts_itself: Dict[cst.ClassDef, bool] = {}
-        self._daemon_only: Optional[FrozenSet[cst.FunctionDef]] = None
+        self._targets_found: Optional[_Targets] = None
         self._functions_by_name: Optional[Dict[str, List[cst.FunctionDef]]] = None
         self._lifetimes = Lifetimes(tree, classes.family, self._module_functions_named, self._family_methods_named)
 
@@ -98,20 +104,41 @@ class Workers:
             answer = self._starts_itself[class_def] = _class_calls_own(self._tree, class_def, "start")
         return answer
 
+    def runs_in_a_thread(self, function: cst.FunctionDef) -> bool:
+        """``function`` is a thread's or process's target, or the ``run()`` of
+        a Thread/Process class of this module."""
+        if function in self._targets().everything:
+            return True
+        owner = self._tree.method_owner(function)
+        return function.name.value == "run" and owner is not None and owner.name.value in self._creations.worker_classes
+
+    def is_terminated_target(self, function: cst.FunctionDef) -> bool:
+        """``function`` runs in a process whose creator ends it by force
+        (``terminate()``/``kill()``): its loop need not end by itself."""
+        return function in self._targets().terminated
+
     def _daemon_only_targets(self) -> FrozenSet[cst.FunctionDef]:
         """The functions and methods that the module runs in threads, but only
         ever in daemon threads."""
-        if self._daemon_only is None:
+        return self._targets().daemon_only
+
+    def _targets(self) -> "_Targets":
+        """What every worker of the module runs, found in one pass."""
+        if self._targets_found is None:
             daemon: Set[cst.FunctionDef] = set()
             other: Set[cst.FunctionDef] = set()
+            terminated: Set[cst.FunctionDef] = set()
             for call in self._tree.calls:
                 creation = self._creations.creation_of(call)
                 if creation is None or creation.kind != WORKER:
                     continue
                 functions = self._thread_functions(call, creation)
-                (daemon if self.is_daemon(self._handle_of(call), creation) else other).update(functions)
-            self._daemon_only = frozenset(daemon - other)
-        return self._daemon_only
+                handle = self._handle_of(call)
+                (daemon if self.is_daemon(handle, creation) else other).update(functions)
+                if handle.calls("terminate", "kill"):
+                    terminated.update(functions)
+            self._targets_found = _Targets(frozenset(daemon | other), frozenset(daemon - other), frozenset(terminated))
+        return self._targets_found
 
     def _functions_named(self, name: str) -> List[cst.FunctionDef]:
         if self._functions_by_name is None:
