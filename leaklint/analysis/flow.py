@@ -46,6 +46,8 @@ import libcst as cst
 
 from leaklint.analysis.names import ImportTable, dotted_name
 from leaklint.analysis.tree import SyntaxTree, walk_scope
+from leaklint.deep import call_with_deep_stack
+from leaklint.positions import positions
 
 # Kinds of node.
 STATEMENT = "statement"  # a simple statement: ``x = f()``, ``return x``
@@ -142,9 +144,12 @@ class LeakPath:
     """A path from just after the start to an exit of the function that
     passes no release: the witness a message names."""
 
-    def __init__(self, steps: List[Tuple[FlowNode, Optional[tuple]]], exit_node: FlowNode):
+    def __init__(self, steps: List[Tuple[FlowNode, Optional[tuple]]], exit_node: FlowNode, final_return: Optional[cst.CSTNode]):
         self.steps = steps  # (node, label of the edge that reached it), from the start's successor on
         self.exit_node = exit_node
+        # The ``return`` that ends the function's body, if it ends with one:
+        # leaving by it is leaving at the end, and the branch says more.
+        self._final_return = final_return
 
     @property
     def exit(self) -> str:
@@ -186,7 +191,7 @@ class LeakPath:
         if exception is not None:
             return f"after {exception[0]} at line {line_of(exception[1])}"
         statement = self.exit_statement
-        if statement is not None:
+        if statement is not None and statement is not self._final_return:
             what = "return" if isinstance(statement, cst.Return) else "raise"
             return f"on the {what} at line {line_of(statement)}"
         for statement, taken in reversed(self.branches):
@@ -527,7 +532,11 @@ class FlowGraph:
             steps.append((self.nodes[walked[0]], label))
             walked = previous
         steps.reverse()
-        return LeakPath(steps, exit_node)
+        return LeakPath(steps, exit_node, self._final_return())
+
+    def _final_return(self) -> Optional[cst.CSTNode]:
+        body = _suite(self.function.body)
+        return body[-1] if body and isinstance(body[-1], cst.Return) else None
 
 
 def _reason_inside(node: FlowNode) -> Optional[Reason]:
@@ -559,6 +568,19 @@ class Flows:
         self._imports = imports
         self._graphs: Dict[cst.FunctionDef, FlowGraph] = {}
         self._no_return_functions: Optional[FrozenSet[str]] = None
+        self._lines: Dict[cst.CSTNode, int] = {}
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        """The line ``node`` starts on, for a message (computed only for the
+        few nodes a message names)."""
+        line = self._lines.get(node)
+        if line is None:
+            try:
+                found = positions(self._tree.module, [node])
+            except RecursionError:
+                found = call_with_deep_stack(positions, self._tree.module, [node])
+            line = self._lines[node] = found[node][0]
+        return line
 
     def graph(self, function: cst.FunctionDef) -> FlowGraph:
         graph = self._graphs.get(function)

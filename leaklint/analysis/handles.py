@@ -22,12 +22,13 @@ costs less than a false alarm.
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Tuple
 
 import libcst as cst
 
 from leaklint.analysis.bindings import Bindings
 from leaklint.analysis.classes import ClassHierarchy
+from leaklint.analysis.flow import Flows
 from leaklint.analysis.tree import SyntaxTree
 
 # Kinds of destination.
@@ -87,6 +88,7 @@ class Use(NamedTuple):
     kind: str
     attr: Optional[str] = None  # the method or attribute, for CALL, SET and READ
     node: Optional[cst.CSTNode] = None  # the Call for CALL, the Assign for SET
+    ref: Optional[cst.CSTNode] = None  # the Name or Attribute that refers to the handle
 
 
 class Handles:
@@ -97,10 +99,11 @@ class Handles:
     and classified once, and a release over them is judged once per set of
     neutral methods, so a question costs O(its uses), never a rescan."""
 
-    def __init__(self, tree: SyntaxTree, classes: ClassHierarchy, bindings: Bindings):
+    def __init__(self, tree: SyntaxTree, classes: ClassHierarchy, bindings: Bindings, flows: Callable[[], Flows]):
         self.tree = tree
         self.classes = classes
         self.bindings = bindings
+        self.flows = flows  # built on the first question about paths
         self._handles: Dict[cst.Call, Handle] = {}
         self._uses: Dict[tuple, List[Use]] = {}
         self._released: Dict[tuple, bool] = {}
@@ -207,6 +210,64 @@ class Handle:
         if chained is not None and _may_release(chained, neutral_methods, neutral_uses):
             return True
         return self._handles.released_through_uses(destination, neutral_methods, neutral_uses)
+
+    def leaking_path(self, neutral_methods: FrozenSet[str], after: Optional[str] = None) -> Optional[str]:
+        """For a handle released somewhere in its function, the path on which
+        it is not: "when `wait` is false", "on the return at line 12", "after
+        TimeoutExpired at line 9" ("on some path" when no branch names it).
+        None when every path from the creation (or from each ``<after>()``
+        call, e.g. ``start``) to the end of the function releases the handle
+        or hands it on, and when the question is not the function's.
+
+        It is the function's for a local, and for ``self.<attr>`` created and
+        released in one method with no release anywhere else in the class.  A
+        handle in a container or released in a nested function or lambda
+        keeps today's answer; rebinding the name ends the question."""
+        function = self._path_owner(neutral_methods)
+        if function is None:
+            return None
+        flows = self._handles.flows()
+        graph = flows.graph(function)
+        creation = graph.node_of(self.call)
+        if creation is None:
+            return None
+        stops = {creation.index}  # coming round to the creation again is the next handle's question
+        starts = [] if after is not None else [creation]
+        for use in self.uses:
+            node = graph.node_of(use.ref) if use.ref is not None else None
+            if node is None:
+                continue  # in another method of the class: neutral there (see _path_owner)
+            if _may_release(use, neutral_methods):
+                if self._handles.tree.enclosing_scope(use.ref) is not function:
+                    return None  # a closure or lambda releases it, when it runs
+                stops.add(node.index)
+            elif use.kind == STORE and self._handles.tree.assigned_value(use.ref) is not self.call:
+                stops.add(node.index)
+            elif use.kind == CALL and use.attr == after:
+                starts.append(node)
+        for start in starts:
+            path = graph.leaks_on_some_path(start, lambda node: node.index in stops)
+            if path is not None:
+                return path.describe(flows.line_of) or "on some path"
+        return None
+
+    def _path_owner(self, neutral_methods: FrozenSet[str]) -> Optional[cst.FunctionDef]:
+        """The function whose paths decide whether the handle is released."""
+        destination = self.destination
+        if destination.in_container:
+            return None
+        if destination.kind == LOCAL:
+            return destination.owner if isinstance(destination.owner, cst.FunctionDef) else None
+        tree = self._handles.tree
+        if destination.kind != INSTANCE or self._handles.classes.inherits_unseen_code(destination.owner):
+            return None
+        method = tree.enclosing_function(self.call)
+        if method is None or tree.method_owner(method) is None:
+            return None
+        releases = [use for use in self.uses if _may_release(use, neutral_methods)]
+        if releases and all(use.ref is not None and tree.is_inside(use.ref, method) for use in releases):
+            return method
+        return None
 
 
 def _key(destination: Destination) -> tuple:
@@ -330,6 +391,10 @@ def _instance_attribute(tree: SyntaxTree, expr: cst.BaseExpression):
 
 
 def _classify(tree: SyntaxTree, ref: cst.CSTNode) -> Use:
+    return _use_kind(tree, ref)._replace(ref=ref)
+
+
+def _use_kind(tree: SyntaxTree, ref: cst.CSTNode) -> Use:
     parent_of = tree.parent.get
     parent = parent_of(ref)
     parent_type = type(parent)

@@ -34,7 +34,11 @@ class UnjoinedThread(HandleRule):
     `False` counts as daemon). A thread on `self` counts as joined if any
     method of the class joins it; one in a module global if any code of the
     module does; threads in a list if a loop over the list joins them. Unlike executors (LL202), a thread started at module level
-    is not exempt: nothing joins it but interpreter shutdown.
+    is not exempt: nothing joins it but interpreter shutdown. A local
+    worker (or one on `self` started and joined in the same method and
+    nowhere else) must be joined, or handed on, on every path from its
+    `start()` to the end of the function: joined only `if wait:` or below
+    an early `return`, it is reported with that path.
 
     ## Why is this bad?
     Nobody knows when an unjoined worker finishes, whether it failed, or
@@ -69,6 +73,7 @@ class UnjoinedThread(HandleRule):
     code = "LL201"
     name = "unjoined-thread"
     message = "{call} is started but never joined (and is not a daemon)"
+    path_message = "{call} is started but not joined {path} (and is not a daemon)"
     modules = ("threading", "multiprocessing")
     trigger = r"Thread|Process|Timer"
     kinds = (WORKER,)
@@ -82,3 +87,8 @@ class UnjoinedThread(HandleRule):
             return
         if not handle.is_released(NEUTRAL_WORKER_METHODS):
             self.report(handle.call, self.message.format(call=creation.name))
+            return
+        # Only a started worker needs joining: the paths run from start().
+        path = handle.leaking_path(NEUTRAL_WORKER_METHODS, after="start")
+        if path is not None:
+            self.report(handle.call, self.path_message.format(call=creation.name, path=path))
