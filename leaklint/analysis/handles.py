@@ -42,11 +42,11 @@ AWAITED = "awaited"  # ``await X()``
 ESCAPED = "escaped"  # returned, passed on, stored elsewhere: somebody else's now
 
 # Methods that put an item into the container they are called on.
-COLLECTING_METHODS = frozenset({"append", "add", "appendleft", "extend", "insert"})
+COLLECTING_METHODS = frozenset({"append", "add", "appendleft", "extend", "insert", "setdefault"})
 
 # Kinds of use.
 CALL = "call"  # ``h.method(...)``, or ``h.method`` handed on as a callback
-SET = "set"  # ``h.attr = value``
+SET = "set"  # ``h.attr = value``, ``h[key] = value``
 READ = "read"  # a look that keeps nothing: ``h.name``, ``if h``, ``h is None``
 STORE = "store"  # the name is (re)bound, not read
 AWAIT = "await"
@@ -130,10 +130,34 @@ class Handles:
         key = (_key(destination), neutral_methods, neutral_uses)
         answer = self._released.get(key)
         if answer is None:
-            answer = self._released[key] = any(
-                _may_release(use, neutral_methods, neutral_uses) for use in self.uses_of(destination)
-            )
+            self._released[key] = True  # while we look: containers that hold each other end here, quiet
+            answer = self._released[key] = any(self._use_releases(use, neutral_methods, neutral_uses) for use in self.uses_of(destination))
         return answer
+
+    def _use_releases(self, use: Use, neutral_methods: FrozenSet[str], neutral_uses: FrozenSet[str]) -> bool:
+        container = self.collected_into(use)
+        if container is not None:  # ``tasks.append(t)``: what happens to ``tasks`` happens to ``t``
+            return self.released_through_uses(container, neutral_methods | COLLECTING_METHODS, neutral_uses)
+        return _may_release(use, neutral_methods, neutral_uses)
+
+    def collected_into(self, use: Use) -> Optional[Destination]:
+        """The local container an ESCAPE use puts the handle into
+        (``tasks.append(t)``, ``tasks[key] = t``), if it is one."""
+        if use.kind != ESCAPE or use.ref is None:
+            return None
+        parent_of = self.tree.parent.get
+        holder = parent_of(use.ref)
+        container: Optional[cst.BaseExpression] = None
+        if isinstance(holder, cst.Arg):
+            container = _collecting_receiver(parent_of(holder), holder)
+        elif isinstance(holder, cst.Assign) and holder.value is use.ref and len(holder.targets) == 1:
+            target = holder.targets[0].target
+            if isinstance(target, cst.Subscript):
+                container = target.value
+        if not isinstance(container, cst.Name):
+            return None
+        destination = _container_binding(self.tree, self.bindings, container)
+        return destination if destination.kind == LOCAL else None
 
     def _references(self, destination: Destination) -> List[cst.CSTNode]:
         kind, name, owner = destination.kind, destination.name, destination.owner
@@ -190,6 +214,12 @@ class Handle:
 
     def reads(self) -> List[Use]:
         return [use for use in self.uses if use.kind != STORE]
+
+    def is_read(self) -> bool:
+        """Some use reads the handle.  In a local container only a read of
+        the container counts (putting more into it reads nothing), and a
+        handle put into one (``tasks.append(t)``) is read when the container is."""
+        return _reads(self._handles, self.destination, self.uses, set())
 
     def calls(self, *methods: str) -> List[Use]:
         return [use for use in self.uses if use.kind == CALL and use.attr in methods]
@@ -268,6 +298,24 @@ class Handle:
         if releases and all(use.ref is not None and tree.is_inside(use.ref, method) for use in releases):
             return method
         return None
+
+
+def _reads(handles: Handles, destination: Destination, uses: List[Use], seen: set) -> bool:
+    seen.add(_key(destination))
+    for use in uses:
+        if use.kind == STORE or (destination.in_container and _puts_into(use)):
+            continue
+        container = handles.collected_into(use)
+        if container is None:
+            return True
+        if _key(container) not in seen and _reads(handles, container, handles.uses_of(container), seen):
+            return True
+    return False
+
+
+def _puts_into(use: Use) -> bool:
+    """A use of a container that adds an item: ``tasks.append(...)``, ``tasks[key] = ...``."""
+    return (use.kind == CALL and use.attr in COLLECTING_METHODS) or (use.kind == SET and use.attr is None)
 
 
 def _key(destination: Destination) -> tuple:
@@ -356,11 +404,14 @@ def _bound_to(tree: SyntaxTree, bindings: Bindings, target: cst.BaseExpression, 
                 return Destination(GLOBAL, target.value, tree.module, in_container)
             return Destination(LOCAL, target.value, scope, in_container)
         return Destination(ESCAPED)
+    if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+        container = _container_binding(tree, bindings, target.value)  # ``tasks[key] = ...``
+        return container if container.kind == LOCAL else Destination(ESCAPED)
     instance = _instance_attribute(tree, target)
     if instance is not None:
         cls, attr = instance
         return Destination(INSTANCE, attr, cls, in_container)
-    return Destination(ESCAPED)  # a subscript, another object's attribute, unpacking
+    return Destination(ESCAPED)  # another subscript, another object's attribute, unpacking
 
 
 def _container_binding(tree: SyntaxTree, bindings: Bindings, container: cst.BaseExpression) -> Destination:
@@ -422,6 +473,9 @@ def _use_kind(tree: SyntaxTree, ref: cst.CSTNode) -> Use:
     if parent_type is cst.WithItem and parent.item is ref:
         return Use(WITH)
     if parent_type is cst.Subscript and parent.value is ref:
+        outer = parent_of(parent)
+        if type(outer) is cst.AssignTarget:
+            return Use(SET, None, parent_of(outer))  # ``tasks[key] = value`` stores an item, reads none
         return Use(ESCAPE)  # an element taken out (``await tasks[0]``) goes its own way
     if isinstance(parent, _STORE_PARENTS):
         return Use(STORE)
