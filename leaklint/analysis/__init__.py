@@ -16,6 +16,7 @@ from leaklint.analysis.bindings import Bindings
 from leaklint.analysis.classes import ClassHierarchy
 from leaklint.analysis.coroutines import Coroutines
 from leaklint.analysis.creations import Creation, Creations
+from leaklint.analysis.flow import Flows
 from leaklint.analysis.handles import Handle, Handles
 from leaklint.analysis.loops import main_functions
 from leaklint.analysis.names import ImportTable
@@ -56,8 +57,13 @@ class FileFacts:
         return creation
 
     @cached_property
+    def flows(self) -> Flows:
+        """Control-flow graphs, built only for the functions a path question is asked about."""
+        return Flows(self.tree, self.imports)
+
+    @cached_property
     def handles(self) -> Handles:
-        return Handles(self.tree, self.classes, self.bindings)
+        return Handles(self.tree, self.classes, self.bindings, lambda: self.flows)
 
     @cached_property
     def coroutines(self) -> Coroutines:

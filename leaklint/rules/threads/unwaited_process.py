@@ -18,6 +18,13 @@ class UnwaitedProcess(HandleRule):
     be waited for. A process on `self` counts as waited if any method of the
     class waits for it.
 
+    A local child (or one on `self` created and waited in the same method
+    and nowhere else) must be waited, or handed on, on every path from its
+    creation to the end of the function: waited only `if wait:`, or below an
+    early `return`, or not after a `TimeoutExpired` that is caught, it is
+    reported with the path that leaks it. A path that ends the process
+    (`sys.exit`, `os._exit`, `os.exec*`) leaks nothing.
+
     ## Why is this bad?
     A child that exits before its parent waits for it stays in the process
     table as a zombie, holding its pid and exit status, and its pipes stay
@@ -28,6 +35,14 @@ class UnwaitedProcess(HandleRule):
     ```python
     def notify(message):
         subprocess.Popen(["notify-send", message])
+
+    def run(command, timeout):
+        child = subprocess.Popen(command, stdout=subprocess.PIPE)
+        try:
+            out, _ = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None  # the child runs on, and is never reaped
+        return out
     ```
 
     ## Use instead
@@ -35,7 +50,8 @@ class UnwaitedProcess(HandleRule):
     def notify(message):
         subprocess.run(["notify-send", message], check=False)
     ```
-    or keep the `Popen` and `wait()` for it, or use it in a `with` block.
+    or keep the `Popen` and `wait()` for it, or use it in a `with` block;
+    after a timeout, `kill()` the child and `communicate()` again.
 
     ## References
     - [Popen.wait](https://docs.python.org/3/library/subprocess.html#subprocess.Popen.wait)
@@ -44,6 +60,9 @@ class UnwaitedProcess(HandleRule):
     code = "LL203"
     name = "unwaited-process"
     message = "the child made by {call} is never waited for: it becomes a zombie; call wait() or communicate()"
+    path_message = (
+        "the child made by {call} is not waited for {path}: it becomes a zombie; call wait() or communicate() on every path"
+    )
     modules = ("subprocess",)
     trigger = r"Popen"
     kinds = (CHILD_PROCESS,)
@@ -54,3 +73,7 @@ class UnwaitedProcess(HandleRule):
             return
         if not handle.is_released(NEUTRAL_POPEN_METHODS):
             self.report(handle.call, self.message.format(call=creation.name))
+            return
+        path = handle.leaking_path(NEUTRAL_POPEN_METHODS)
+        if path is not None:
+            self.report(handle.call, self.path_message.format(call=creation.name, path=path))
