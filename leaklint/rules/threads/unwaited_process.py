@@ -16,7 +16,10 @@ class UnwaitedProcess(HandleRule):
     child is never reaped: no `wait()`, `communicate()` or `poll()` on it.
     `kill()` or `terminate()` alone does not count: the child still has to
     be waited for. A process on `self` counts as waited if any method of the
-    class waits for it.
+    class waits for it. A child started by a function that then exits or
+    execs the process itself (`os._exit()`, `os.exec*()`, `sys.exit()`) is
+    left alone: it is reparented, not leaked. So is a child made by a
+    function of the module that returns it: its callers are judged instead.
 
     A local child (or one on `self` created and waited in the same method
     and nowhere else) must be waited, or handed on, on every path from its
@@ -71,6 +74,8 @@ class UnwaitedProcess(HandleRule):
         destination = handle.destination
         if destination.kind not in (DISCARDED, LOCAL, INSTANCE):
             return
+        if self.facts.ends_the_process(handle.call):
+            return  # the process exits (or execs) itself: its children are reparented, not leaked
         if not handle.is_released(NEUTRAL_POPEN_METHODS):
             self.report(handle.call, self.message.format(call=creation.name))
             return
