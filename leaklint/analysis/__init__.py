@@ -48,6 +48,10 @@ class FileFacts:
         return self.creations.creation_of(call)
 
     @cached_property
+    def handles(self) -> Handles:
+        return Handles(self.tree, self.classes, self.bindings)
+
+    @cached_property
     def coroutines(self) -> Coroutines:
         return Coroutines(self.tree, self.imports, self.classes, self.creations.is_event_loop)
 
@@ -81,10 +85,6 @@ class FileFacts:
         """``call`` (a ``get``/``wait``/``wait_for`` on what ``creation`` made)
         waits with no timeout of its own: only a put, set or notify ends it."""
         return waits_forever(self.tree, self.imports, call, creation.kind, creation.name.startswith("asyncio."))
-
-    @cached_property
-    def handles(self) -> Handles:
-        return Handles(self.tree, self.classes, self.bindings)
 
     def handle(self, call: cst.Call) -> Handle:
         return self.handles.handle(call)

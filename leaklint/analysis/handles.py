@@ -123,9 +123,7 @@ class Handles:
             self._uses[key] = uses
         return uses
 
-    def released_through_uses(
-        self, destination: Destination, neutral_methods: FrozenSet[str], neutral_uses: FrozenSet[str] = frozenset()
-    ) -> bool:
+    def released_through_uses(self, destination: Destination, neutral_methods: FrozenSet[str], neutral_uses: FrozenSet[str]) -> bool:
         key = (_key(destination), neutral_methods, neutral_uses)
         answer = self._released.get(key)
         if answer is None:
