@@ -1,0 +1,531 @@
+"""Record what a program starts: threads, asyncio tasks, child processes and
+executors, each with where it was created and when it began and ended.
+
+Recording is opt-in: nothing is patched until :meth:`Recorder.start`, and
+:meth:`Recorder.stop` puts every patched attribute back (unless someone else
+replaced it meanwhile: then our wrapper stays, and passes calls through).
+
+The hooks, one per kind, each the narrowest the standard library offers:
+
+- threads: ``Thread.start`` (the creation stack) and ``Thread._bootstrap_inner``
+  (the end, in the thread itself);
+- tasks: ``BaseEventLoop.create_task``, which ``asyncio.create_task``,
+  ``ensure_future``, ``gather``, ``TaskGroup`` and runners all go through,
+  custom task factories included; the end from a done callback;
+- children: ``subprocess.Popen.__init__`` (asyncio subprocesses are Popen
+  objects too) and ``multiprocessing``'s ``BaseProcess.start``;
+- executors: the ``__init__`` of ``ThreadPoolExecutor``, ``ProcessPoolExecutor``
+  and ``multiprocessing.pool.Pool``; the end when ``shutdown``, ``close`` or
+  ``terminate`` is called.
+
+No audit hook is installed: ``sys.addaudithook`` cannot be undone, and the
+``subprocess.Popen`` event carries no object to follow.
+
+A record holds a weak reference to its object, never the object, and frames
+are reduced to (file, line, function) at once, so nothing is kept alive.  Every
+hook runs the original first or last, untouched; the recorder's own work is
+guarded: an exception in it stops recording with one warning and is never
+raised into the program.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import site
+import subprocess
+import sys
+import sysconfig
+import threading
+import time
+import warnings
+import weakref
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+
+THREAD = "thread"
+TASK = "task"
+PROCESS = "process"  # a subprocess.Popen child
+WORKER_PROCESS = "worker-process"  # a multiprocessing.Process
+EXECUTOR = "executor"
+KINDS = (THREAD, TASK, PROCESS, WORKER_PROCESS, EXECUTOR)
+
+# (file, line, function, first line of the function)
+Frame = Tuple[str, int, str, int]
+# User frames, and between them the number of library frames folded away.
+Stack = Tuple[Union[Frame, int], ...]
+
+# Library frames in these files belong to a pool: a worker started from them
+# belongs to the executor that is ``self`` there.
+_POOL_FILES = (
+    os.path.join("concurrent", "futures", "thread.py"),
+    os.path.join("concurrent", "futures", "process.py"),
+    os.path.join("multiprocessing", "pool.py"),
+)
+
+_LEAKLINT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_USER, _LIBRARY, _OWN = 0, 1, 2  # where a frame's file is; leaklint's own frames are left out
+
+
+def _library_roots() -> Tuple[str, ...]:
+    roots = set()
+    paths = sysconfig.get_paths()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        if paths.get(key):
+            roots.add(paths[key])
+    try:
+        roots.update(site.getsitepackages())
+        roots.add(site.getusersitepackages())
+    except AttributeError:  # an old virtualenv's site module
+        pass
+    roots = {os.path.abspath(root) for root in roots if root}
+    return tuple(sorted(root.rstrip(os.sep) + os.sep for root in roots))
+
+
+class Record:
+    """One thread, task, child or executor, from creation to end."""
+
+    __slots__ = (
+        "seq", "kind", "name", "detail", "ref", "pid", "ident", "creator",
+        "stack", "start", "end", "owner", "tag", "daemon", "__weakref__",
+    )
+
+    def __init__(self, seq: int, kind: str, name: str, detail: str, obj: Any, stack: Stack, start: float):
+        self.seq = seq
+        self.kind = kind
+        self.name = name  # what allow patterns match: thread name, task name, program, class
+        self.detail = detail  # what the report adds: target, coroutine, command line
+        self.ref = _weak(obj)
+        self.pid: Optional[int] = None
+        self.ident: Optional[int] = None  # a thread's ident once it runs
+        self.creator = threading.get_ident()  # the thread that created it
+        self.stack = stack
+        self.start = start
+        self.end: Optional[float] = None
+        self.owner: Optional[Record] = None  # the executor a worker belongs to
+        self.tag: Optional[str] = None  # set while a longer-lived scope creates things
+        self.daemon = False
+
+    def finish(self, *_: Any) -> None:
+        """Mark the end (the first time only); usable as a done callback."""
+        if self.end is None:
+            self.end = time.perf_counter()
+
+    @property
+    def site(self) -> Optional[Frame]:
+        """The innermost frame of the creation stack: where it was made."""
+        for entry in self.stack:
+            if not isinstance(entry, int):
+                return entry
+        return None
+
+    def __repr__(self) -> str:
+        return f"<Record {self.kind} {self.name!r} #{self.seq}>"
+
+
+def _weak(obj: Any) -> Callable[[], Any]:
+    try:
+        return weakref.ref(obj)
+    except TypeError:  # a task factory's future without weak references
+        return lambda: None
+
+
+class Recorder:
+    """Record while started; :meth:`status` says what is still alive."""
+
+    def __init__(self, depth: int = 4, walk: int = 48):
+        self.depth = depth  # user frames kept per creation
+        self.walk = walk  # frames looked at, at most
+        self.active = False
+        self.failed: Optional[str] = None
+        self.tag: Optional[str] = None
+        self.records: Dict[int, Record] = {}
+        self.epoch = time.perf_counter()
+        self._seq = itertools.count()
+        self._patches: List[Tuple[Any, str, Any, Any]] = []  # owner, attribute, original, wrapper
+        self._library: Dict[str, bool] = {}
+        self._roots = _library_roots()
+        self._threads: Dict[int, Record] = {}  # id(thread) -> record, while it runs
+        self._by_object: "weakref.WeakKeyDictionary[Any, Record]" = weakref.WeakKeyDictionary()
+        self._executors: Dict[int, Record] = {}  # id(executor) -> record, while alive
+
+    # -- starting and stopping ------------------------------------------------
+
+    def start(self) -> "Recorder":
+        if self.active:
+            return self
+        self.epoch = time.perf_counter()
+        self.failed = None
+        try:
+            self._install()
+        except Exception as error:  # a Python whose internals moved: record nothing
+            self._restore()
+            self._warn(f"recording not started: {type(error).__name__}: {error}")
+            return self
+        self.active = True
+        return self
+
+    def stop(self) -> None:
+        self.active = False
+        self._restore()
+
+    def __enter__(self) -> "Recorder":
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    def clear(self) -> None:
+        """Forget the records (not the executors workers may still belong to)."""
+        self.records = {}
+
+    def mark(self) -> int:
+        """A position: :meth:`since` gives what was created after it."""
+        return next(self._seq)
+
+    def since(self, mark: int) -> List[Record]:
+        return [record for seq, record in list(self.records.items()) if seq > mark]
+
+    # -- what is alive ----------------------------------------------------------
+
+    def status(self, record: Record) -> Optional[str]:
+        """None when the object has ended; otherwise how it is still alive."""
+        obj = record.ref()
+        kind = record.kind
+        if kind == THREAD:
+            if obj is not None and obj.is_alive():
+                record.ident = obj.ident
+                return "still running"
+        elif kind == TASK:
+            if obj is None:
+                return None if record.end is not None else "destroyed while pending"
+            if not obj.done():
+                return "still pending"
+        elif kind == PROCESS:
+            if _popen_unwaited(obj, record.pid):
+                return _child_state(record.pid)
+        elif kind == WORKER_PROCESS:
+            popen = getattr(obj, "_popen", None)
+            if popen is not None and popen.returncode is None:
+                return _child_state(record.pid)
+        elif kind == EXECUTOR:
+            if obj is not None and record.end is None:
+                return "not shut down"
+        if record.end is None:
+            record.end = time.perf_counter()
+        return None
+
+    def alive(self, records: Optional[List[Record]] = None) -> List[Tuple[Record, str]]:
+        found = []
+        for record in list(self.records.values()) if records is None else records:
+            state = self.status(record)
+            if state is not None:
+                found.append((record, state))
+        return found
+
+    # -- the hooks ---------------------------------------------------------------
+
+    def _install(self) -> None:
+        import asyncio.base_events
+        import concurrent.futures.process
+        import concurrent.futures.thread
+        import multiprocessing.pool
+        import multiprocessing.process
+
+        self._wrap(threading.Thread, "start", self._thread_start)
+        if "_bootstrap_inner" in vars(threading.Thread):
+            self._wrap(threading.Thread, "_bootstrap_inner", self._thread_body)
+        self._wrap(asyncio.base_events.BaseEventLoop, "create_task", self._create_task)
+        self._wrap(subprocess.Popen, "__init__", self._popen_init)
+        if "_handle_exitstatus" in vars(subprocess.Popen):
+            self._wrap(subprocess.Popen, "_handle_exitstatus", self._popen_reaped)
+        self._wrap(multiprocessing.process.BaseProcess, "start", self._process_start)
+        self._wrap(multiprocessing.process.BaseProcess, "join", self._process_join)
+        for executor, ends in (
+            (concurrent.futures.thread.ThreadPoolExecutor, ("shutdown",)),
+            (concurrent.futures.process.ProcessPoolExecutor, ("shutdown",)),
+            (multiprocessing.pool.Pool, ("close", "terminate")),
+        ):
+            self._wrap(executor, "__init__", self._executor_init)
+            for end in ends:
+                self._wrap(executor, end, self._executor_end)
+
+    def _wrap(self, owner: Any, attribute: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+        original = vars(owner)[attribute]
+        wrapper = make(original)
+        for name in ("__name__", "__qualname__", "__doc__", "__module__"):
+            try:
+                setattr(wrapper, name, getattr(original, name))
+            except (AttributeError, TypeError):
+                pass
+        wrapper.__wrapped__ = original  # type: ignore[attr-defined]
+        setattr(owner, attribute, wrapper)
+        self._patches.append((owner, attribute, original, wrapper))
+
+    def _restore(self) -> None:
+        while self._patches:
+            owner, attribute, original, wrapper = self._patches.pop()
+            if vars(owner).get(attribute) is wrapper:
+                setattr(owner, attribute, original)
+
+    def _thread_start(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        recorder = self
+
+        def start(thread: threading.Thread) -> None:
+            record = recorder._guard(recorder._new_thread, thread) if recorder.active else None
+            try:
+                original(thread)
+            except BaseException:
+                if record is not None:
+                    recorder._forget(record)
+                raise
+
+        return start
+
+    def _new_thread(self, thread: threading.Thread) -> Record:
+        target = getattr(thread, "_target", None)
+        detail = f"running {_callable_name(target)}" if target is not None else type(thread).__qualname__
+        record = self._record(THREAD, thread.name, detail, thread, owned=True)
+        record.daemon = bool(thread.daemon)
+        self._threads[id(thread)] = record
+        return record
+
+    def _thread_body(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        threads = self._threads
+
+        def bootstrap_inner(thread: threading.Thread) -> None:
+            try:
+                original(thread)
+            finally:
+                record = threads.pop(id(thread), None)
+                if record is not None:
+                    record.ident = thread.ident
+                    record.finish()
+
+        return bootstrap_inner
+
+    def _create_task(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        recorder = self
+
+        def create_task(loop: Any, coro: Any, *args: Any, **kwargs: Any) -> Any:
+            task = original(loop, coro, *args, **kwargs)
+            if recorder.active:
+                recorder._guard(recorder._new_task, task, coro)
+            return task
+
+        return create_task
+
+    def _new_task(self, task: Any, coro: Any) -> None:
+        get_name = getattr(task, "get_name", None)
+        name = get_name() if get_name is not None else type(task).__name__
+        record = self._record(TASK, name, f"running {_callable_name(coro)}()", task)
+        task.add_done_callback(record.finish)
+
+    def _popen_init(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        recorder = self
+
+        def __init__(popen: subprocess.Popen, *args: Any, **kwargs: Any) -> None:
+            original(popen, *args, **kwargs)
+            if recorder.active:
+                recorder._guard(recorder._new_popen, popen)
+
+        return __init__
+
+    def _new_popen(self, popen: subprocess.Popen) -> None:
+        args = popen.args
+        argv = [os.fsdecode(args)] if isinstance(args, (str, bytes, os.PathLike)) else [str(a) for a in args]
+        program = os.path.basename(argv[0]) if argv else "?"
+        record = self._record(PROCESS, program, " ".join(argv)[:120], popen)
+        record.pid = popen.pid
+        self._by_object[popen] = record
+
+    def _popen_reaped(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        by_object = self._by_object
+
+        def _handle_exitstatus(popen: subprocess.Popen, *args: Any, **kwargs: Any) -> Any:
+            result = original(popen, *args, **kwargs)
+            record = by_object.get(popen)
+            if record is not None:
+                record.finish()
+            return result
+
+        return _handle_exitstatus
+
+    def _process_start(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        recorder = self
+
+        def start(process: Any) -> None:
+            original(process)
+            if recorder.active:
+                recorder._guard(recorder._new_process, process)
+
+        return start
+
+    def _new_process(self, process: Any) -> None:
+        record = self._record(WORKER_PROCESS, process.name, _callable_name(getattr(process, "_target", None)), process, owned=True)
+        record.pid = process.pid
+        record.daemon = bool(process.daemon)
+        self._by_object[process] = record
+
+    def _process_join(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        by_object = self._by_object
+
+        def join(process: Any, *args: Any, **kwargs: Any) -> None:
+            original(process, *args, **kwargs)
+            record = by_object.get(process)
+            popen = getattr(process, "_popen", None)
+            if record is not None and (popen is None or popen.returncode is not None):
+                record.finish()
+
+        return join
+
+    def _executor_init(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        recorder = self
+
+        def __init__(executor: Any, *args: Any, **kwargs: Any) -> None:
+            # Recorded first, so that the workers __init__ starts find their owner.
+            record = recorder._guard(recorder._new_executor, executor) if recorder.active else None
+            try:
+                original(executor, *args, **kwargs)
+            except BaseException:
+                if record is not None:
+                    recorder._forget(record)
+                raise
+
+        return __init__
+
+    def _new_executor(self, executor: Any) -> Record:
+        record = self._record(EXECUTOR, type(executor).__name__, type(executor).__qualname__, executor)
+        key = id(executor)
+        self._executors[key] = record
+        record.ref = weakref.ref(executor, lambda _, key=key: self._executors.pop(key, None))
+        self._by_object[executor] = record
+        return record
+
+    def _executor_end(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        by_object = self._by_object
+
+        def end(executor: Any, *args: Any, **kwargs: Any) -> Any:
+            record = by_object.get(executor)
+            if record is not None:
+                record.finish()
+            return original(executor, *args, **kwargs)
+
+        return end
+
+    # -- recording -----------------------------------------------------------------
+
+    def _record(self, kind: str, name: str, detail: str, obj: Any, owned: bool = False) -> Record:
+        stack, owner = self._stack(sys._getframe(1), owned)
+        seq = next(self._seq)
+        record = Record(seq, kind, name, detail, obj, stack, time.perf_counter())
+        record.owner = owner
+        record.tag = self.tag
+        self.records[seq] = record
+        return record
+
+    def _forget(self, record: Record) -> None:
+        self.records.pop(record.seq, None)
+        self._threads = {k: v for k, v in self._threads.items() if v is not record}
+
+    def _stack(self, frame: Any, owned: bool) -> Tuple[Stack, Optional[Record]]:
+        """The user frames of a creation, innermost first, library frames folded.
+
+        When no user frame is found, the innermost library frames stand in, so
+        that something says where the object came from."""
+        library = self._library
+        entries: List[Union[Frame, int]] = []
+        fallback: List[Frame] = []
+        folded = users = 0
+        owner: Optional[Record] = None
+        for _ in range(self.walk):
+            if frame is None or users >= self.depth:
+                break
+            code = frame.f_code
+            filename = code.co_filename
+            where = library.get(filename)
+            if where is None:
+                where = library[filename] = self._where(filename)
+            if where == _LIBRARY:
+                folded += 1
+                if len(fallback) < 3:
+                    fallback.append((filename, frame.f_lineno, code.co_name, code.co_firstlineno))
+                if owned and owner is None and filename.endswith(_POOL_FILES):
+                    owner = self._executors.get(id(frame.f_locals.get("self")))
+            elif where == _USER:
+                if folded and entries:
+                    entries.append(folded)
+                folded = 0
+                entries.append((filename, frame.f_lineno, code.co_name, code.co_firstlineno))
+                users += 1
+            frame = frame.f_back
+        if not entries:
+            return tuple(fallback), owner
+        if folded or frame is not None:
+            entries.append(folded or -1)  # -1: the stack goes on, not looked at
+        return tuple(entries), owner
+
+    def _where(self, filename: str) -> int:
+        if filename.startswith("<"):
+            return _LIBRARY if filename.startswith("<frozen") else _USER
+        path = os.path.abspath(filename)
+        if path.startswith(_LEAKLINT_DIR):
+            return _OWN
+        return _LIBRARY if path.startswith(self._roots) else _USER
+
+    # -- never raise into the program ----------------------------------------------
+
+    def _guard(self, work: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return work(*args)
+        except Exception as error:
+            self.active = False
+            self.failed = f"{type(error).__name__}: {error}"
+            self._warn(f"recording stopped after an internal error: {self.failed}")
+            return None
+
+    @staticmethod
+    def _warn(message: str) -> None:
+        try:
+            warnings.warn(f"leaklint: {message}", RuntimeWarning, stacklevel=2)
+        except Exception:  # warnings turned into errors: say it once on stderr
+            try:
+                sys.stderr.write(f"leaklint: {message}\n")
+            except Exception:
+                pass
+
+
+def _callable_name(obj: Any) -> str:
+    if obj is None:
+        return "?"
+    code = getattr(obj, "cr_code", None) or getattr(obj, "gi_code", None)
+    if code is not None:
+        return getattr(obj, "__qualname__", code.co_name)
+    return getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__qualname__
+
+
+def _popen_unwaited(popen: Optional[subprocess.Popen], pid: Optional[int]) -> bool:
+    if popen is not None:
+        return popen.returncode is None
+    # Collected unwaited, Popen.__del__ put it on subprocess._active to reap later.
+    for pending in getattr(subprocess, "_active", None) or ():
+        if getattr(pending, "pid", None) == pid and getattr(pending, "returncode", 0) is None:
+            return True
+    return False
+
+
+def _child_state(pid: Optional[int]) -> str:
+    """Running or a zombie, asked without reaping it (``WNOWAIT``)."""
+    waitid = getattr(os, "waitid", None)
+    if pid is None or waitid is None:
+        return "not waited"
+    try:
+        exited = waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except (OSError, ValueError):
+        return "not waited"
+    return "exited, never waited (a zombie)" if exited is not None else "still running, not waited"
+
+
+def iter_frames(stack: Stack) -> Iterator[Frame]:
+    for entry in stack:
+        if not isinstance(entry, int):
+            yield entry
