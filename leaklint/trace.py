@@ -140,30 +140,30 @@ def _run(recorder, module: bool, target: str, args: List[str]) -> int:
 
 
 def _report(title: str, records, leaks, seconds: float, rules) -> None:
+    """Written in one piece once composed: the rule lookup parses files, and
+    the program's own messages (a collected pending task's) come before it."""
     from leaklint.runtime.recorder import KINDS
     from leaklint.runtime.report import NOUN, describe, group_workers
 
-    out = sys.stderr
     grouped = group_workers(leaks)
-    print(file=out)
+    lines = [""]
     if grouped:
-        print(f"leaklint.trace: {len(grouped)} still alive when {title} finished ({seconds:.2f} s):", file=out)
+        lines.append(f"leaklint.trace: {len(grouped)} still alive when {title} finished ({seconds:.2f} s):")
         for record, state, workers in grouped:
-            print(file=out)
-            for line in describe(record, state, rules, workers):
-                print(line, file=out)
+            lines.append("")
+            lines.extend(describe(record, state, rules, workers))
     else:
-        print(f"leaklint.trace: nothing left alive when {title} finished ({seconds:.2f} s).", file=out)
-    print(file=out)
+        lines.append(f"leaklint.trace: nothing left alive when {title} finished ({seconds:.2f} s).")
+    lines.append("")
     left = {}
     for record, _ in leaks:
         left[record.kind] = left.get(record.kind, 0) + 1
-    print(f"{'':16}{'created':>9}{'finished':>10}{'alive':>7}", file=out)
+    lines.append(f"{'':16}{'created':>9}{'finished':>10}{'alive':>7}")
     for kind in KINDS:
         created = sum(1 for record in records if record.kind == kind)
         alive = left.get(kind, 0)
-        print(f"{NOUN[kind]:16}{created:>9}{created - alive:>10}{alive:>7}", file=out)
-
+        lines.append(f"{NOUN[kind]:16}{created:>9}{created - alive:>10}{alive:>7}")
+    sys.stderr.write("\n".join(lines) + "\n")
 
 if __name__ == "__main__":
     sys.exit(main())

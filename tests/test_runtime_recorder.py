@@ -58,7 +58,7 @@ def test_a_thread_with_its_creation_line_start_and_end():
     (record,) = recorder.records.values()
     assert record.site[0] == __file__ and record.site[1] == line
     assert record.site[2] == "test_a_thread_with_its_creation_line_start_and_end"
-    assert record.detail == "running sleep"
+    assert record.detail == "sleep"
     assert record.end is not None and record.end - record.start >= 0.04
     assert recorder.alive() == []
 
@@ -74,7 +74,7 @@ def test_a_pending_task_and_a_finished_one():
 
         pending, line = loop.run_until_complete(main())
     states = {record.detail: state for record, state in recorder.alive()}
-    assert states == {"running sleep()": "still pending"}
+    assert states == {"sleep": "still pending"}
     (record,) = [r for r, _ in recorder.alive()]
     assert record.kind == TASK and record.site[1] == line and record.site[2] == "main"
     pending.cancel()
@@ -184,9 +184,10 @@ def test_an_internal_error_stops_recording_with_one_warning(monkeypatch):
 
 
 def test_warnings_as_errors_do_not_reach_the_program(monkeypatch, capsys):
-    recorder = Recorder().start()
+    recorder = Recorder()
+    monkeypatch.setattr(recorder, "_stack", lambda *args: 1 / 0)
+    recorder.start()
     try:
-        monkeypatch.setattr(recorder, "_stack", lambda *args: 1 / 0)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             asyncio.run(asyncio.sleep(0))
@@ -204,7 +205,7 @@ def test_library_frames_are_folded_and_user_frames_come_first():
 
     with Recorder() as recorder:
         asyncio.run(main())
-    record = next(r for r in recorder.records.values() if r.detail == "running sleep()")
+    record = next(r for r in recorder.records.values() if r.detail == "sleep")
     frames = [entry for entry in record.stack if not isinstance(entry, int)]
     assert [frame[2] for frame in frames[:2]] == ["make_task", "main"]
     assert all(frame[0] == __file__ for frame in frames)

@@ -16,7 +16,7 @@ import threading
 from typing import Any, Dict, List, Optional, Tuple
 
 from leaklint.runtime.recorder import PROCESS, TASK, THREAD, WORKER_PROCESS, Record
-from leaklint.runtime.report import FAMILY, NOUN, StaticFindings, location
+from leaklint.runtime.report import FAMILY, NOUN, StaticFindings, location, running
 
 
 def trace_events(
@@ -82,8 +82,8 @@ def _slice(record: Record, state: Optional[str], pid: int, tid: int, epoch: floa
     where = location(site) if site is not None else "?"
     args: Dict[str, Any] = {
         "kind": NOUN[record.kind],
-        "name": record.name,
-        "detail": record.detail,
+        "name": record._name or "",
+        "detail": running(record),
         "created at": where,
         "stack": [f"{location(entry)} in {entry[2]}" for entry in record.stack if not isinstance(entry, int)],
         "at exit": state or "finished",
@@ -96,7 +96,7 @@ def _slice(record: Record, state: Optional[str], pid: int, tid: int, epoch: floa
         if rule is not None:
             args["rule"] = f"{rule[0]} {rule[1]}"
     return {
-        "name": f"{NOUN[record.kind]} {record.name} @ {where}",
+        "name": f"{NOUN[record.kind]} {_title(record)} @ {where}",
         "cat": record.kind,
         "ph": "X",
         "ts": round((record.start - epoch) * 1e6, 3),
@@ -105,6 +105,12 @@ def _slice(record: Record, state: Optional[str], pid: int, tid: int, epoch: floa
         "tid": tid,
         "args": args,
     }
+
+
+def _title(record: Record) -> str:
+    if record.kind == TASK:
+        return f"{record.detail}()"  # finished tasks' names are not kept: the coroutine says more
+    return record.name
 
 
 def _meta(name: str, pid: int, tid: int, args: Dict[str, Any]) -> Dict[str, Any]:

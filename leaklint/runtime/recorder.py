@@ -81,29 +81,50 @@ def _library_roots() -> Tuple[str, ...]:
     return tuple(sorted(root.rstrip(os.sep) + os.sep for root in roots))
 
 
-class Record:
-    """One thread, task, child or executor, from creation to end."""
+class Record(weakref.ref):
+    """One thread, task, child or executor, from creation to end.
+
+    A record is a weak reference to its object (``record()`` is the object,
+    or None once it is gone): one small object per task, nothing kept alive."""
 
     __slots__ = (
-        "seq", "kind", "name", "detail", "ref", "pid", "ident", "creator",
-        "stack", "start", "end", "owner", "tag", "daemon", "__weakref__",
+        "seq", "kind", "_name", "detail", "pid", "ident", "creator",
+        "stack", "start", "end", "owner", "tag", "daemon",
     )
 
-    def __init__(self, seq: int, kind: str, name: str, detail: str, obj: Any, stack: Stack, start: float):
+    def __new__(cls, obj: Any, *args: Any, callback: Optional[Callable[..., Any]] = None) -> "Record":
+        return weakref.ref.__new__(cls, obj, callback)
+
+    def __init__(self, obj: Any, seq: int, kind: str, name: Optional[str], detail: str, stack: Stack,
+                 tag: Optional[str] = None, callback: Optional[Callable[..., Any]] = None):
+        # weakref.ref.__init__ has nothing to do: __new__ made the reference.
         self.seq = seq
         self.kind = kind
-        self.name = name  # what allow patterns match: thread name, task name, program, class
-        self.detail = detail  # what the report adds: target, coroutine, command line
-        self.ref = _weak(obj)
+        self._name = name  # None: asked of the object when needed (a task's name)
+        self.detail = detail  # what it runs: target, coroutine, command line
         self.pid: Optional[int] = None
         self.ident: Optional[int] = None  # a thread's ident once it runs
         self.creator = threading.get_ident()  # the thread that created it
         self.stack = stack
-        self.start = start
+        self.start = time.perf_counter()
         self.end: Optional[float] = None
         self.owner: Optional[Record] = None  # the executor a worker belongs to
-        self.tag: Optional[str] = None  # set while a longer-lived scope creates things
+        self.tag = tag  # set while a longer-lived scope creates things
         self.daemon = False
+
+    @property
+    def name(self) -> str:
+        """What allow patterns match: thread name, task name, program, class."""
+        if self._name is None:
+            get_name = getattr(self(), "get_name", None)
+            if get_name is None:
+                return "?"
+            self._name = get_name()
+        return self._name
+
+    @property
+    def ref(self) -> "Record":
+        return self
 
     def finish(self, *_: Any) -> None:
         """Mark the end (the first time only); usable as a done callback."""
@@ -119,14 +140,12 @@ class Record:
         return None
 
     def __repr__(self) -> str:
-        return f"<Record {self.kind} {self.name!r} #{self.seq}>"
+        return f"<Record {self.kind} {self._name!r} #{self.seq}>"
 
-
-def _weak(obj: Any) -> Callable[[], Any]:
-    try:
-        return weakref.ref(obj)
-    except TypeError:  # a task factory's future without weak references
-        return lambda: None
+    # Records are compared and hashed as themselves, not as their objects.
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
 
 
 class Recorder:
@@ -142,7 +161,9 @@ class Recorder:
         self.epoch = time.perf_counter()
         self._seq = itertools.count()
         self._patches: List[Tuple[Any, str, Any, Any]] = []  # owner, attribute, original, wrapper
-        self._library: Dict[str, bool] = {}
+        self._library: Dict[str, int] = {}  # file -> _USER, _LIBRARY or _OWN
+        self._codes: Dict[int, Tuple[Any, int]] = {}  # id(code) -> (code, where its file is)
+        self._stacks: Dict[Tuple[int, ...], Stack] = {}
         self._roots = _library_roots()
         self._threads: Dict[int, Record] = {}  # id(thread) -> record, while it runs
         self._by_object: "weakref.WeakKeyDictionary[Any, Record]" = weakref.WeakKeyDictionary()
@@ -189,7 +210,7 @@ class Recorder:
 
     def status(self, record: Record) -> Optional[str]:
         """None when the object has ended; otherwise how it is still alive."""
-        obj = record.ref()
+        obj = record()
         kind = record.kind
         if kind == THREAD:
             if obj is not None and obj.is_alive():
@@ -199,6 +220,7 @@ class Recorder:
             if obj is None:
                 return None if record.end is not None else "destroyed while pending"
             if not obj.done():
+                record.name  # while the task can still tell it
                 return "still pending"
         elif kind == PROCESS:
             if _popen_unwaited(obj, record.pid):
@@ -283,7 +305,7 @@ class Recorder:
 
     def _new_thread(self, thread: threading.Thread) -> Record:
         target = getattr(thread, "_target", None)
-        detail = f"running {_callable_name(target)}" if target is not None else type(thread).__qualname__
+        detail = _callable_name(target) if target is not None else f"{type(thread).__qualname__}.run"
         record = self._record(THREAD, thread.name, detail, thread, owned=True)
         record.daemon = bool(thread.daemon)
         self._threads[id(thread)] = record
@@ -306,19 +328,25 @@ class Recorder:
     def _create_task(self, original: Callable[..., Any]) -> Callable[..., Any]:
         recorder = self
 
+        stack_of = self._stack
+        counter = self._seq
+
+        # The hot path (100,000 tasks in the benchmark): inlined, the name
+        # asked of the task only when a report needs it.
         def create_task(loop: Any, coro: Any, *args: Any, **kwargs: Any) -> Any:
             task = original(loop, coro, *args, **kwargs)
             if recorder.active:
-                recorder._guard(recorder._new_task, task, coro)
+                try:
+                    seq = next(counter)
+                    record = Record(task, seq, TASK, None, getattr(coro, "__qualname__", "?"),
+                                    stack_of(sys._getframe(1), False)[0], recorder.tag)
+                    recorder.records[seq] = record
+                    task.add_done_callback(record.finish)
+                except Exception as error:
+                    recorder._fail(error)
             return task
 
         return create_task
-
-    def _new_task(self, task: Any, coro: Any) -> None:
-        get_name = getattr(task, "get_name", None)
-        name = get_name() if get_name is not None else type(task).__name__
-        record = self._record(TASK, name, f"running {_callable_name(coro)}()", task)
-        task.add_done_callback(record.finish)
 
     def _popen_init(self, original: Callable[..., Any]) -> Callable[..., Any]:
         recorder = self
@@ -394,10 +422,11 @@ class Recorder:
         return __init__
 
     def _new_executor(self, executor: Any) -> Record:
-        record = self._record(EXECUTOR, type(executor).__name__, type(executor).__qualname__, executor)
         key = id(executor)
-        self._executors[key] = record
-        record.ref = weakref.ref(executor, lambda _, key=key: self._executors.pop(key, None))
+        executors = self._executors
+        record = self._record(EXECUTOR, type(executor).__name__, "", executor,
+                              callback=lambda _, key=key: executors.pop(key, None))
+        executors[key] = record
         self._by_object[executor] = record
         return record
 
@@ -414,12 +443,12 @@ class Recorder:
 
     # -- recording -----------------------------------------------------------------
 
-    def _record(self, kind: str, name: str, detail: str, obj: Any, owned: bool = False) -> Record:
+    def _record(self, kind: str, name: str, detail: str, obj: Any, owned: bool = False,
+                callback: Optional[Callable[..., Any]] = None) -> Record:
         stack, owner = self._stack(sys._getframe(1), owned)
         seq = next(self._seq)
-        record = Record(seq, kind, name, detail, obj, stack, time.perf_counter())
+        record = Record(obj, seq, kind, name, detail, stack, self.tag, callback)
         record.owner = owner
-        record.tag = self.tag
         self.records[seq] = record
         return record
 
@@ -428,6 +457,38 @@ class Recorder:
         self._threads = {k: v for k, v in self._threads.items() if v is not record}
 
     def _stack(self, frame: Any, owned: bool) -> Tuple[Stack, Optional[Record]]:
+        """The creation stack, from a cache keyed by the code objects and
+        instruction offsets of the frames it is made of: tasks are created by
+        the thousand from the same few places, and reading line numbers is the
+        costly part.  Workers are not cached: their executor is looked up in
+        the frames."""
+        if owned:
+            return self._read_stack(frame, owned)
+        codes = self._codes
+        key: List[int] = []
+        users = 0
+        top = frame
+        for _ in range(self.walk):
+            if frame is None or users >= self.depth:
+                break
+            code = frame.f_code
+            known = codes.get(id(code))
+            if known is None or known[0] is not code:
+                known = codes[id(code)] = (code, self._where(code.co_filename))
+            if known[1] == _USER:
+                users += 1
+            key.append(id(code))
+            key.append(frame.f_lasti)
+            frame = frame.f_back
+        stacks = self._stacks
+        cached = stacks.get(tuple(key))
+        if cached is None:
+            if len(stacks) >= 10_000:
+                stacks.clear()
+            cached = stacks[tuple(key)] = self._read_stack(top, owned)[0]
+        return cached, None
+
+    def _read_stack(self, frame: Any, owned: bool) -> Tuple[Stack, Optional[Record]]:
         """The user frames of a creation, innermost first, library frames folded.
 
         When no user frame is found, the innermost library frames stand in, so
@@ -478,10 +539,15 @@ class Recorder:
         try:
             return work(*args)
         except Exception as error:
-            self.active = False
-            self.failed = f"{type(error).__name__}: {error}"
-            self._warn(f"recording stopped after an internal error: {self.failed}")
+            self._fail(error)
             return None
+
+    def _fail(self, error: Exception) -> None:
+        if not self.active:
+            return
+        self.active = False
+        self.failed = f"{type(error).__name__}: {error}"
+        self._warn(f"recording stopped after an internal error: {self.failed}")
 
     @staticmethod
     def _warn(message: str) -> None:

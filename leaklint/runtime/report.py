@@ -50,7 +50,7 @@ def parse_allow(patterns: Iterable[str]) -> List[Tuple[Tuple[str, ...], str]]:
 
 
 def is_allowed(record: Record, allow: Sequence[Tuple[Tuple[str, ...], str]]) -> bool:
-    names = (record.name, record.detail.replace("running ", "", 1))
+    names = (record.name, record.detail)
     return any(
         record.kind in kinds and any(fnmatch.fnmatchcase(name, glob) for name in names)
         for kinds, glob in allow
@@ -101,7 +101,7 @@ def describe(record: Record, state: str, rules: Optional[StaticFindings], worker
     """The lines for one leak: family, what it is, the rule code, the stack."""
     facts = [f"pid {record.pid}"] if record.pid is not None else []
     if record.detail and record.detail != record.name:
-        facts.append(record.detail)
+        facts.append(running(record))
     if record.daemon:
         facts.append("daemon")
     what = f"{NOUN[record.kind]} {record.name!r}"
@@ -114,6 +114,16 @@ def describe(record: Record, state: str, rules: Optional[StaticFindings], worker
     if rule is not None:
         what += f"  [{rule[0]} {rule[1]}]"
     return [f"{FAMILY[record.kind]}: {what}"] + format_stack(record)
+
+
+def running(record: Record) -> str:
+    """What the thing runs, in words: ``running fetch`` for a thread's target,
+    ``running poll()`` for a task's coroutine, a child's command line."""
+    if record.kind == TASK:
+        return f"running {record.detail}()"
+    if record.kind in (THREAD, WORKER_PROCESS):
+        return f"running {record.detail}"
+    return record.detail
 
 
 def format_stack(record: Record, root: Optional[str] = None) -> List[str]:
@@ -154,7 +164,7 @@ def group_workers(leaks: List[Tuple[Record, str]]) -> List[Tuple[Record, str, in
     kept = []
     for record, state in leaks:
         owner = record.owner
-        if owner is not None and owner.end is None and owner.ref() is not None:
+        if owner is not None and owner.end is None and owner() is not None:
             workers[owner.seq] = workers.get(owner.seq, 0) + 1
         else:
             kept.append((record, state))
