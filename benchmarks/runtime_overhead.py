@@ -1,5 +1,7 @@
 """What recording costs: create 100,000 asyncio tasks and 1,000 threads with
-leaklint's runtime recorder off, on, and off again after it was stopped.
+leaklint's runtime recorder off, on (as ``pytest --leaks`` records), on with a
+timeline (as ``python -m leaklint.trace --output`` records: a done callback per
+task for its exact end), and off again after it was stopped.
 
     python benchmarks/runtime_overhead.py [--tasks N] [--threads N] [--repeat N]
 
@@ -76,19 +78,25 @@ def main() -> None:
     rows = []
     for name, work, count in (("tasks", tasks, options.tasks), ("threads", threads, options.threads)):
         off = best(work, count, options.repeat)
-        recorder = Recorder(depth=options.depth).start()
-        on = best(work, count, options.repeat, recorder)
-        recorded = len(recorder.records)
-        recorder.stop()
-        recorder.clear()
+        measured = []
+        for timeline in (False, True):
+            recorder = Recorder(depth=options.depth, timeline=timeline).start()
+            measured.append(best(work, count, options.repeat, recorder))
+            recorded = len(recorder.records)
+            recorder.stop()
+            recorder.clear()
         stopped = best(work, count, options.repeat)
-        rows.append((f"{count:,} {name}", off, on, stopped, recorded))
+        rows.append((f"{count:,} {name}", off, measured[0], measured[1], stopped, recorded))
 
-    print(f"{'CPU seconds':18}{'off':>9}{'on':>9}{'stopped':>9}{'on/off':>8}{'stopped/off':>13}  records   (wall: off, on)")
-    for label, off, on, stopped, recorded in rows:
+    print(
+        f"{'CPU seconds':16}{'off':>8}{'on':>8}{'timeline':>9}{'stopped':>9}"
+        f"{'on/off':>8}{'timeline/off':>13}{'stopped/off':>12}  records  (wall: off, on)"
+    )
+    for label, off, on, timeline, stopped, recorded in rows:
         print(
-            f"{label:18}{off[0]:>9.3f}{on[0]:>9.3f}{stopped[0]:>9.3f}{on[0] / off[0]:>8.2f}{stopped[0] / off[0]:>13.2f}"
-            f"  {recorded:,}   ({off[1]:.3f} s, {on[1]:.3f} s)"
+            f"{label:16}{off[0]:>8.3f}{on[0]:>8.3f}{timeline[0]:>9.3f}{stopped[0]:>9.3f}"
+            f"{on[0] / off[0]:>8.2f}{timeline[0] / off[0]:>13.2f}{stopped[0] / off[0]:>12.2f}"
+            f"  {recorded:,}  ({off[1]:.2f} s, {on[1]:.2f} s)"
         )
 
 

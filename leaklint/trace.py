@@ -40,7 +40,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from leaklint.runtime.recorder import Recorder
     from leaklint.runtime.report import StaticFindings
 
-    recorder = Recorder(depth=depth)
+    recorder = Recorder(depth=depth, timeline=bool(output))
     status = _run(recorder, module, target, args)
     finish = time.perf_counter()
     records = list(recorder.records.values())

@@ -73,6 +73,9 @@ def test_leaks_fails_exactly_the_three_leaking_tests(pytester):
     output = result.stdout.str()
     sections = failure_sections(output)
     assert sorted(sections) == ["test_child_not_waited", "test_task_left_pending", "test_thread_not_joined"]
+    result.stdout.fnmatch_lines([
+        "FAILED test_leaky.py::test_thread_not_joined - leaklint: 1 left alive*",
+    ])
 
     thread = sections["test_thread_not_joined"]
     assert "worker that never ends: thread 'Thread-1 (sleep)'" in thread
@@ -242,7 +245,7 @@ def test_executors_and_fixture_scopes(pytester):
     assert "worker that never ends" not in report  # the worker is told with its executor
     # A collected executor is no leak, but a worker still busy after it is.
     dropped = sections["test_executor_dropped_while_its_worker_runs"]
-    assert "leaklint: 1 thing this test created is still alive" in dropped
+    assert "leaklint: 1 left alive after teardown and a 0.5 s grace period: thread from test_scopes.py:" in dropped
     assert "executor not shut down" not in dropped
     assert "worker that never ends: thread 'dropped_0' (running _worker) still running" in dropped
     line = line_of(EXECUTORS_AND_FIXTURES, "pool.submit(time.sleep, 2)")

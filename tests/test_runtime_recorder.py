@@ -107,10 +107,13 @@ def test_a_task_destroyed_while_pending_is_lost():
         loop = asyncio.new_event_loop()
         loop.run_until_complete(asyncio.sleep(0))
         loop.create_task(asyncio.sleep(10))
-    del loop
-    gc.collect()  # "Task was destroyed but it is pending!"
-    states = [(record.kind, state) for record, state in recorder.alive()]
-    assert (TASK, "destroyed while pending") in states
+        loop.create_task(asyncio.sleep(0))
+        loop.run_until_complete(asyncio.sleep(0))  # the second one is done
+        del loop
+        gc.collect()  # "Task was destroyed but it is pending!"
+    states = [(record.kind, record.detail, state) for record, state in recorder.alive()]
+    assert states == [(TASK, "sleep", "destroyed while pending")]
+    assert [record.end is not None for record in recorder.records.values()] == [True] * 4, [(r, r(), r.end) for r in recorder.records.values()]
 
 
 def test_children_unwaited_and_waited():

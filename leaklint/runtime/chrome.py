@@ -55,7 +55,8 @@ def trace_events(
         else:
             number = len(heap) + 1
         heapq.heappush(heap, (end, number))
-        return track((group, number), f"{group} {number}" if number > 1 else group, order)
+        # Every lane has the group's name: viewers add the track id after it.
+        return track((group, number), group, order)
 
     for order, record in enumerate(sorted(records, key=lambda r: r.start)):
         end = record.end if record.end is not None and record.seq not in states else finish
@@ -64,7 +65,7 @@ def trace_events(
             tid = track(record.seq, f"thread {record.name}", order)
         elif record.kind == TASK:
             creator = thread_names.get(record.creator, f"thread {record.creator}")
-            tid = lane(f"tasks created on {creator}", len(records) + 1, record.start, end)
+            tid = lane(f"tasks on {creator}", len(records) + 1, record.start, end)
         elif record.kind in (PROCESS, WORKER_PROCESS):
             tid = lane("child processes", len(records) + 2, record.start, end)
         else:
@@ -95,8 +96,9 @@ def _slice(record: Record, state: Optional[str], pid: int, tid: int, epoch: floa
         rule = rules.rule_for(record) if rules is not None else None
         if rule is not None:
             args["rule"] = f"{rule[0]} {rule[1]}"
-    return {
-        "name": f"{NOUN[record.kind]} {_title(record)} @ {where}",
+    name = f"{NOUN[record.kind]} {_title(record)} @ {where}"
+    event: Dict[str, Any] = {
+        "name": f"{FAMILY[record.kind]}: {name}" if state is not None else name,
         "cat": record.kind,
         "ph": "X",
         "ts": round((record.start - epoch) * 1e6, 3),
@@ -105,6 +107,9 @@ def _slice(record: Record, state: Optional[str], pid: int, tid: int, epoch: floa
         "tid": tid,
         "args": args,
     }
+    if state is not None:
+        event["cname"] = "terrible"  # red in chrome://tracing; Perfetto colours by name
+    return event
 
 
 def _title(record: Record) -> str:

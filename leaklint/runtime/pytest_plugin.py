@@ -20,7 +20,7 @@ from typing import Any, List, Tuple
 import pytest
 
 from leaklint.runtime.recorder import THREAD, WORKER_PROCESS, Record, Recorder
-from leaklint.runtime.report import StaticFindings, describe, group_workers, is_allowed, parse_allow
+from leaklint.runtime.report import NOUN, StaticFindings, describe, group_workers, is_allowed, location, parse_allow
 
 MARKER = (
     "leaks(allow=[...]): leaks this test may leave without failing: patterns "
@@ -156,10 +156,12 @@ class LeakCheck:
         return group_workers(leaks)
 
     def _format(self, leaks: List[Tuple[Record, str, int]]) -> str:
-        count = len(leaks)
+        # The first line is what pytest's short summary shows: what, and where from.
+        sites = ", ".join(
+            f"{NOUN[record.kind]} from {location(record.site) if record.site else '?'}" for record, _, _ in leaks
+        )
         lines = [
-            f"leaklint: {count} thing{'s' if count != 1 else ''} this test created "
-            f"{'are' if count != 1 else 'is'} still alive after its teardown and a {self.grace:g} s grace period:",
+            f"leaklint: {len(leaks)} left alive after teardown and a {self.grace:g} s grace period: {sites}",
         ]
         for record, state, workers in leaks:
             lines.append("")
@@ -167,4 +169,3 @@ class LeakCheck:
         lines.append("")
         lines.append("Allow a known leak with @pytest.mark.leaks(allow=['thread:name-prefix', ...]).")
         return "\n".join(lines)
-

@@ -89,10 +89,11 @@ class Record(weakref.ref):
 
     __slots__ = (
         "seq", "kind", "_name", "detail", "pid", "ident", "creator",
-        "stack", "start", "end", "owner", "tag", "daemon",
+        "stack", "start", "end", "owner", "tag", "daemon", "key", "lost",
     )
 
-    def __new__(cls, obj: Any, *args: Any, callback: Optional[Callable[..., Any]] = None) -> "Record":
+    def __new__(cls, obj: Any, seq: int, kind: str, name: Optional[str], detail: str, stack: Stack,
+                tag: Optional[str] = None, callback: Optional[Callable[..., Any]] = None) -> "Record":
         return weakref.ref.__new__(cls, obj, callback)
 
     def __init__(self, obj: Any, seq: int, kind: str, name: Optional[str], detail: str, stack: Stack,
@@ -111,6 +112,8 @@ class Record(weakref.ref):
         self.owner: Optional[Record] = None  # the executor a worker belongs to
         self.tag = tag  # set while a longer-lived scope creates things
         self.daemon = False
+        self.key = 0  # a task's id() while it lives
+        self.lost = False  # a task destroyed while pending
 
     @property
     def name(self) -> str:
@@ -127,7 +130,7 @@ class Record(weakref.ref):
         return self
 
     def finish(self, *_: Any) -> None:
-        """Mark the end (the first time only); usable as a done callback."""
+        """Mark the end (the first time only)."""
         if self.end is None:
             self.end = time.perf_counter()
 
@@ -151,8 +154,9 @@ class Record(weakref.ref):
 class Recorder:
     """Record while started; :meth:`status` says what is still alive."""
 
-    def __init__(self, depth: int = 4, walk: int = 48):
+    def __init__(self, depth: int = 4, walk: int = 48, timeline: bool = False):
         self.depth = depth  # user frames kept per creation
+        self.timeline = timeline  # exact task ends, for a trace file: a done callback per task
         self.walk = walk  # frames looked at, at most
         self.active = False
         self.failed: Optional[str] = None
@@ -168,6 +172,7 @@ class Recorder:
         self._threads: Dict[int, Record] = {}  # id(thread) -> record, while it runs
         self._by_object: "weakref.WeakKeyDictionary[Any, Record]" = weakref.WeakKeyDictionary()
         self._executors: Dict[int, Record] = {}  # id(executor) -> record, while alive
+        self._tasks: Dict[int, Record] = {}  # id(task) -> record of the last task at that address
 
     # -- starting and stopping ------------------------------------------------
 
@@ -198,6 +203,7 @@ class Recorder:
     def clear(self) -> None:
         """Forget the records (not the executors workers may still belong to)."""
         self.records = {}
+        self._tasks.clear()
 
     def mark(self) -> int:
         """A position: :meth:`since` gives what was created after it."""
@@ -218,7 +224,7 @@ class Recorder:
                 return "still running"
         elif kind == TASK:
             if obj is None:
-                return None if record.end is not None else "destroyed while pending"
+                return "destroyed while pending" if record.lost else None
             if not obj.done():
                 record.name  # while the task can still tell it
                 return "still pending"
@@ -257,6 +263,7 @@ class Recorder:
         if "_bootstrap_inner" in vars(threading.Thread):
             self._wrap(threading.Thread, "_bootstrap_inner", self._thread_body)
         self._wrap(asyncio.base_events.BaseEventLoop, "create_task", self._create_task)
+        self._wrap(asyncio.base_events.BaseEventLoop, "call_exception_handler", self._loop_exception)
         self._wrap(subprocess.Popen, "__init__", self._popen_init)
         if "_handle_exitstatus" in vars(subprocess.Popen):
             self._wrap(subprocess.Popen, "_handle_exitstatus", self._popen_reaped)
@@ -327,26 +334,58 @@ class Recorder:
 
     def _create_task(self, original: Callable[..., Any]) -> Callable[..., Any]:
         recorder = self
-
         stack_of = self._stack
         counter = self._seq
+        tasks = self._tasks
+        now = time.perf_counter
 
-        # The hot path (100,000 tasks in the benchmark): inlined, the name
-        # asked of the task only when a report needs it.
+        def freed(record: Record) -> None:
+            # The entry stays: a collection clears weak references before it
+            # runs finalizers, where asyncio reports a pending task.  The next
+            # task at the same address replaces it.
+            if record.end is None:
+                record.end = now()
+
+        timeline = self.timeline
+
+        # The hot path (100,000 tasks in the benchmark), inlined.  A done
+        # callback costs each task a turn of the loop, so it is added only for
+        # a timeline; otherwise a task's end is when it is seen done or freed.
+        # A task freed while pending is told by asyncio's own "Task was
+        # destroyed but it is pending!" report.  The name is asked of the task
+        # only when a report needs it.
         def create_task(loop: Any, coro: Any, *args: Any, **kwargs: Any) -> Any:
             task = original(loop, coro, *args, **kwargs)
             if recorder.active:
                 try:
                     seq = next(counter)
                     record = Record(task, seq, TASK, None, getattr(coro, "__qualname__", "?"),
-                                    stack_of(sys._getframe(1), False)[0], recorder.tag)
+                                    stack_of(sys._getframe(1), False)[0], recorder.tag, freed)
+                    record.key = id(task)
+                    tasks[record.key] = record
                     recorder.records[seq] = record
-                    task.add_done_callback(record.finish)
+                    if timeline:
+                        task.add_done_callback(record.finish)
                 except Exception as error:
                     recorder._fail(error)
             return task
 
         return create_task
+
+    def _loop_exception(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        tasks = self._tasks
+
+        def call_exception_handler(loop: Any, context: Any) -> None:
+            try:
+                if context.get("message") == "Task was destroyed but it is pending!":
+                    record = tasks.get(id(context.get("task")))
+                    if record is not None:
+                        record.lost = True
+            except Exception:  # not a dict: asyncio will say so
+                pass
+            original(loop, context)
+
+        return call_exception_handler
 
     def _popen_init(self, original: Callable[..., Any]) -> Callable[..., Any]:
         recorder = self
