@@ -165,5 +165,6 @@ def _report(title: str, records, leaks, seconds: float, rules) -> None:
         lines.append(f"{NOUN[kind]:16}{created:>9}{created - alive:>10}{alive:>7}")
     sys.stderr.write("\n".join(lines) + "\n")
 
+
 if __name__ == "__main__":
     sys.exit(main())

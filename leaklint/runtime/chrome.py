@@ -78,7 +78,9 @@ def trace_events(
     }
 
 
-def _slice(record: Record, state: Optional[str], pid: int, tid: int, epoch: float, end: float, rules: Optional[StaticFindings]) -> Dict[str, Any]:
+def _slice(
+    record: Record, state: Optional[str], pid: int, tid: int, epoch: float, end: float, rules: Optional[StaticFindings]
+) -> Dict[str, Any]:
     site = record.site
     where = location(site) if site is not None else "?"
     args: Dict[str, Any] = {
@@ -120,4 +122,3 @@ def _title(record: Record) -> str:
 
 def _meta(name: str, pid: int, tid: int, args: Dict[str, Any]) -> Dict[str, Any]:
     return {"name": name, "ph": "M", "pid": pid, "tid": tid, "args": args}
-

@@ -121,7 +121,9 @@ class LeakCheck:
 
     def _check(self, item: Any, mark: int, call: Any) -> None:
         try:
-            allow = self.allow + [pattern for marker in item.iter_markers("leaks") for pattern in parse_allow(marker.kwargs.get("allow", ()))]
+            allow = self.allow + [
+                pattern for marker in item.iter_markers("leaks") for pattern in parse_allow(marker.kwargs.get("allow", ()))
+            ]
         except ValueError as error:
             leaks_text = f"leaklint: {error}"
         else:

@@ -11,7 +11,10 @@ The hooks, one per kind, each the narrowest the standard library offers:
   (the end, in the thread itself);
 - tasks: ``BaseEventLoop.create_task``, which ``asyncio.create_task``,
   ``ensure_future``, ``gather``, ``TaskGroup`` and runners all go through,
-  custom task factories included; the end from a done callback;
+  custom task factories included; the end when seen done or freed (with a
+  done callback when a timeline is wanted), and asyncio's own "Task was
+  destroyed but it is pending!" report (``call_exception_handler``) for a task
+  freed while pending;
 - children: ``subprocess.Popen.__init__`` (asyncio subprocesses are Popen
   objects too) and ``multiprocessing``'s ``BaseProcess.start``;
 - executors: the ``__init__`` of ``ThreadPoolExecutor``, ``ProcessPoolExecutor``
@@ -21,7 +24,7 @@ The hooks, one per kind, each the narrowest the standard library offers:
 No audit hook is installed: ``sys.addaudithook`` cannot be undone, and the
 ``subprocess.Popen`` event carries no object to follow.
 
-A record holds a weak reference to its object, never the object, and frames
+A record is a weak reference to its object, never holds the object, and frames
 are reduced to (file, line, function) at once, so nothing is kept alive.  Every
 hook runs the original first or last, untouched; the recorder's own work is
 guarded: an exception in it stops recording with one warning and is never
@@ -40,7 +43,7 @@ import threading
 import time
 import warnings
 import weakref
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 THREAD = "thread"
 TASK = "task"
@@ -428,7 +431,8 @@ class Recorder:
         return start
 
     def _new_process(self, process: Any) -> None:
-        record = self._record(WORKER_PROCESS, process.name, _callable_name(getattr(process, "_target", None)), process, owned=True)
+        target = _callable_name(getattr(process, "_target", None))
+        record = self._record(WORKER_PROCESS, process.name, target, process, owned=True)
         record.pid = process.pid
         record.daemon = bool(process.daemon)
         self._by_object[process] = record
@@ -493,7 +497,8 @@ class Recorder:
 
     def _forget(self, record: Record) -> None:
         self.records.pop(record.seq, None)
-        self._threads = {k: v for k, v in self._threads.items() if v is not record}
+        for key in [key for key, value in self._threads.items() if value is record]:
+            del self._threads[key]  # in place: the thread hook holds this dict
 
     def _stack(self, frame: Any, owned: bool) -> Tuple[Stack, Optional[Record]]:
         """The creation stack, from a cache keyed by the code objects and
@@ -629,8 +634,3 @@ def _child_state(pid: Optional[int]) -> str:
         return "not waited"
     return "exited, never waited (a zombie)" if exited is not None else "still running, not waited"
 
-
-def iter_frames(stack: Stack) -> Iterator[Frame]:
-    for entry in stack:
-        if not isinstance(entry, int):
-            yield entry
