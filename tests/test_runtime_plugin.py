@@ -78,7 +78,8 @@ def test_leaks_fails_exactly_the_three_leaking_tests(pytester):
     ])
 
     thread = sections["test_thread_not_joined"]
-    assert "worker that never ends: thread 'Thread-1 (sleep)'" in thread
+    # No rule code: LL201 flags only workers that can never end by themselves.
+    assert "worker that never ends: thread 'Thread-1 (sleep)' (running sleep) still running\n" in thread
     line = line_of(LEAKY_TESTS, "worker.start()", after="def test_thread_not_joined")
     assert f"created at test_leaky.py:{line} in test_thread_not_joined" in thread
     assert "[LL201 unjoined-thread]" in thread
@@ -116,7 +117,7 @@ def test_xdist_workers_check_their_own_tests(pytester):
     pytester.makepyfile(test_leaky=LEAKY_TESTS)
     result = pytester.runpytest_subprocess(*BASE_ARGS, "--leaks", "-n", "2")
     result.assert_outcomes(passed=1, failed=3)
-    assert "[LL201 unjoined-thread]" in result.stdout.str()
+    assert "[LL203 unwaited-process]" in result.stdout.str()
 
 
 ALLOWED = '''

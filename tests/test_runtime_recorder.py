@@ -234,18 +234,25 @@ def test_the_static_rule_of_the_same_creation(tmp_path):
     source = tmp_path / "service.py"
     source.write_text(
         "import threading\n"
+        "import time\n"
         "from concurrent.futures import ThreadPoolExecutor\n"
+        "\n"
+        "RUNNING = True\n"
+        "\n"
+        "def poll():\n"
+        "    while RUNNING:\n"
+        "        time.sleep(0.01)\n"
         "\n"
         "def run(job):\n"
         "    pool = ThreadPoolExecutor()\n"
         "    pool.submit(job)\n"
         "    worker = threading.Thread(\n"
-        "        target=job,\n"
+        "        target=poll,\n"
         "    )\n"
         "    worker.start()\n"
         "\n"
         "def clean(job):\n"
-        "    worker = threading.Thread(target=job)\n"
+        "    worker = threading.Thread(target=poll)\n"
         "    worker.start()\n"
         "    worker.join()\n"
     )
@@ -253,6 +260,9 @@ def test_the_static_rule_of_the_same_creation(tmp_path):
     exec(compile(source.read_text(), str(source), "exec"), namespace)
     with Recorder() as recorder:
         namespace["run"](lambda: None)
+        (poller,) = [r() for r in recorder.records.values() if r.kind == THREAD and r.detail == "poll"]
+        namespace["RUNNING"] = False  # what no static analysis of the file sees
+        poller.join()
         namespace["clean"](lambda: None)
     rules = StaticFindings()
     found = [
@@ -260,7 +270,7 @@ def test_the_static_rule_of_the_same_creation(tmp_path):
         for record in recorder.records.values()
         if record.site[0] == str(source)
     ]
-    assert (EXECUTOR, 5, ("LL202", "executor-without-shutdown")) in found
-    # Started on line 10, made (and reported by LL201) on line 7.
-    assert (THREAD, 10, ("LL201", "unjoined-thread")) in found
-    assert (THREAD, 14, None) in found
+    assert (EXECUTOR, 12, ("LL202", "executor-without-shutdown")) in found
+    # Started on line 17, made (and reported by LL201) on line 14; the clean one.
+    assert (THREAD, 17, ("LL201", "unjoined-thread")) in found
+    assert (THREAD, 21, None) in found
