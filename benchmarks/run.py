@@ -306,7 +306,10 @@ def _run_measured(
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environment.get("PYTHONPATH")]))
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=str(cwd), env=environment, stdout=stdout, stderr=stderr)
+        # os.wait4 below reaps the child; leaklint does not know that call.
+        process = subprocess.Popen(  # noqa: LL203
+            command, cwd=str(cwd), env=environment, stdout=stdout, stderr=stderr
+        )
         sampler = _TreeMemorySampler(process.pid)
         sampler.start()
         largest: Optional[int] = None
