@@ -51,7 +51,7 @@ class Workers:
         self._starts_itself: Dict[cst.ClassDef, bool] = {}
         self._targets_found: Optional[_Targets] = None
         self._functions_by_name: Optional[Dict[str, List[cst.FunctionDef]]] = None
-        self._lifetimes = Lifetimes(tree, classes.family, self._module_functions_named, self._family_methods_named)
+        self._lifetimes = Lifetimes(tree, creations.imports, classes.family, self._module_functions_named, self._family_methods_named)
 
     def runs_until_stopped(self, call: cst.Call, creation: Creation) -> bool:
         """The worker ``call`` creates is long-lived: its target or ``run()``

@@ -24,9 +24,10 @@ class DanglingTask(HandleRule):
     call chained straight onto it (`create_task(c).add_done_callback(cb)`), or
     the value of a lambda handed to the loop as a callback
     (`loop.call_soon(lambda: asyncio.create_task(c))`).
-    `ensure_future(f)` of something that is already a future (a plain
-    function returning `loop.create_future()`, a name bound to one) creates no
-    task and is left alone.
+    `ensure_future(x)` counts only when `x` is certainly a coroutine (a call
+    of an `async def` of the module or of asyncio): given a future it creates
+    no task, and an awaitable from elsewhere (tornado's `lock.acquire()`) is
+    usually a future, so it is left alone.
 
     ## Why is this bad?
     The event loop keeps only a weak reference to a task. A task nobody holds
