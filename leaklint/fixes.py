@@ -10,9 +10,12 @@ language server, call it; the flake8 and pylint hosts never apply fixes.
 
 from __future__ import annotations
 
+import ast
+import warnings
 from dataclasses import dataclass, field
 from typing import Iterable, List, Optional, Sequence, Type
 
+from leaklint.analysis.edits import line_starts
 from leaklint.finding import SAFE, Edit, Finding, Fix
 from leaklint.rule import Rule
 
@@ -28,28 +31,11 @@ class FixOutcome:
     text: str  # the fixed source (the input when nothing applied)
     applied: List[Finding] = field(default_factory=list)  # the findings whose fixes were applied
     remaining: List[Finding] = field(default_factory=list)  # the findings of the final text
-    error: Optional[str] = None  # the file could not be checked (nothing is applied then)
+    error: Optional[str] = None  # the file could not be checked, or a round of fixes would break it (that round is not applied)
 
 
 def allowed(fix: Optional[Fix], unsafe: bool) -> bool:
     return fix is not None and (unsafe or fix.safety == SAFE)
-
-
-def line_starts(text: str) -> List[int]:
-    """The offset of each line's first character; lines end as Python's
-    tokenizer ends them (``\\n``, ``\\r\\n`` or a lone ``\\r``)."""
-    starts = [0]
-    index, length = 0, len(text)
-    while index < length:
-        char = text[index]
-        if char == "\n":
-            starts.append(index + 1)
-        elif char == "\r":
-            if index + 1 < length and text[index + 1] == "\n":
-                index += 1
-            starts.append(index + 1)
-        index += 1
-    return starts
 
 
 def _offset(starts: Sequence[int], text_length: int, line: int, column: int) -> int:
@@ -76,8 +62,10 @@ def _spans(text: str, starts: Sequence[int], edits: Iterable[Edit]):
 
 
 def apply_edits(text: str, edits: Iterable[Edit]) -> str:
-    """``text`` with every edit applied; the edits must not overlap."""
-    spans = _spans(text, line_starts(text), edits)
+    """``text`` with every edit applied; the edits must not overlap.  Two
+    identical edits (two fixes adding the same module-level statement) are
+    applied once."""
+    spans = _spans(text, line_starts(text), set(edits))
     pieces, position = [], 0
     for start, end, replacement in spans:
         pieces.append(text[position:start])
@@ -100,7 +88,7 @@ def _non_overlapping(text: str, findings: Sequence[Finding], unsafe: bool) -> Li
             spans = _spans(text, starts, finding.fix.edits)
         except FixConflict:
             continue  # a broken fix is never applied
-        if any(_touches(span, other) for span in spans for other in taken):
+        if any(span != other and _touches(span, other) for span in spans for other in taken):
             continue
         chosen.append(finding)
         taken.extend(spans)
@@ -125,22 +113,44 @@ def fix_source(
 ) -> FixOutcome:
     """Check ``text`` and apply its fixes until none is left (at most
     :data:`MAX_ROUNDS` rounds).  ``suppress`` drops findings the caller's
-    ``# noqa`` comments silence: a suppressed finding is never fixed."""
+    ``# noqa`` comments silence: a suppressed finding is never fixed.
+
+    Every round's result is checked again; a round whose result Python cannot
+    parse (or leaklint cannot check) is undone, the outcome keeps the text of
+    the last good round and says why in ``error``."""
     from leaklint.engine import check_source  # the engine imports the rules, which import this module's data
 
     outcome = FixOutcome(text)
+    result = check_source(text, path, rules)
+    if result.error is not None:
+        outcome.error = result.error
+        return outcome
+    parses = _python_parses(text)
     for _ in range(MAX_ROUNDS):
-        result = check_source(outcome.text, path, rules)
-        if result.error is not None:
-            outcome.error = result.error
-            return outcome
         findings = suppress(result.findings, outcome.text) if suppress else result.findings
         outcome.remaining = findings
         chosen = _non_overlapping(outcome.text, findings, unsafe)
         if not chosen:
             return outcome
-        outcome.text = apply_edits(outcome.text, (edit for finding in chosen for edit in finding.fix.edits))
+        fixed = apply_edits(outcome.text, (edit for finding in chosen for edit in finding.fix.edits))
+        result = check_source(fixed, path, rules)
+        if result.error is None and parses and not _python_parses(fixed):
+            result.error = "Python cannot parse the fixed source"
+        if result.error is not None:
+            titles = ", ".join(sorted({f"{finding.code} ({finding.fix.title})" for finding in chosen}))
+            outcome.error = f"fixes {titles} would break the file ({result.error}): not applied; please report this bug"
+            return outcome
+        outcome.text = fixed
         outcome.applied.extend(chosen)
-    result = check_source(outcome.text, path, rules)
     outcome.remaining = suppress(result.findings, outcome.text) if suppress else result.findings
     return outcome
+
+
+def _python_parses(text: str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True

@@ -13,7 +13,7 @@ A rule is a small class in its own file under ``leaklint/rules/<family>/``::
 
         def visit_While(self, node):
             ...
-            self.report(node)
+            self.report(node, fix=...)    # fix: optional, a PlannedFix of node changes
 
 The engine calls ``visit_<NodeType>`` for every node of that libcst type, after
 the shared analysis (``self.facts``) has seen the whole module, so a rule may ask
@@ -26,15 +26,18 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Callable, ClassVar, Dict, Optional, Tuple, Type
+from typing import Callable, ClassVar, Dict, Optional, Tuple, Type, Union
 
 import libcst as cst
 
 from leaklint.analysis import FileFacts
 from leaklint.analysis.creations import Creation
+from leaklint.analysis.edits import PlannedFix
 from leaklint.analysis.handles import Handle
 
-Reporter = Callable[["Rule", cst.CSTNode, str], None]
+# The engine's: (rule, reported node, message, fix or None).
+Reporter = Callable[["Rule", cst.CSTNode, str, Optional[PlannedFix]], None]
+FixSource = Union[None, PlannedFix, Callable[[], Optional[PlannedFix]]]
 
 
 class Rule:
@@ -48,8 +51,18 @@ class Rule:
         self.facts = facts
         self._reporter = reporter
 
-    def report(self, node: cst.CSTNode, message: Optional[str] = None) -> None:
-        self._reporter(self, node, message or self.message)
+    def report(self, node: cst.CSTNode, message: Optional[str] = None, fix: FixSource = None) -> None:
+        """Report ``node``.  ``fix`` says how to mend it, as data in terms of
+        nodes (a :class:`~leaklint.analysis.edits.PlannedFix`, or a function
+        that builds one or None): the engine positions those nodes with the
+        reported ones, :mod:`leaklint.fixes` applies the result.  A fix that
+        cannot be built costs the fix, never the finding."""
+        if callable(fix):
+            try:
+                fix = fix()
+            except Exception:
+                fix = None
+        self._reporter(self, node, message or self.message, fix)
 
     # -- what the engine and the front ends read --------------------------------
 
@@ -87,11 +100,31 @@ class HandleRule(Rule):
     shared analysis of where that handle goes."""
 
     kinds: ClassVar[Tuple[str, ...]] = ()
+    _judged: Optional[Tuple[Handle, Creation]] = None
 
     def visit_Call(self, node: cst.Call) -> None:
         creation = self.facts.creation_of(node)
         if creation is not None and creation.kind in self.kinds:
-            self.check_handle(self.facts.handle(node), creation)
+            handle = self.facts.handle(node)
+            self._judged = (handle, creation)
+            try:
+                self.check_handle(handle, creation)
+            finally:
+                self._judged = None
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:
         raise NotImplementedError
+
+    def fix(self, handle: Handle, creation: Creation) -> Optional[PlannedFix]:
+        """How to mend what ``check_handle`` reports about ``handle``, built
+        only when it reports (see :mod:`leaklint.fix_builders`); None: no fix."""
+        return None
+
+    def report(self, node: cst.CSTNode, message: Optional[str] = None, fix: FixSource = None) -> None:
+        if fix is None and self._judged is not None:
+            handle, creation = self._judged
+
+            def fix() -> Optional[PlannedFix]:
+                return self.fix(handle, creation)
+
+        super().report(node, message, fix)

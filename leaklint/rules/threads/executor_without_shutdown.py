@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from leaklint.analysis.creations import Creation, EXECUTOR, POOL
 from leaklint.analysis.handles import Handle, DISCARDED, INSTANCE, LOCAL
+from leaklint.fix_builders import manage_with
 from leaklint.rule import HandleRule
 
 # Calls that hand work to the pool without ever shutting it down.
@@ -52,6 +53,16 @@ class ExecutorWithoutShutdown(HandleRule):
             return list(executor.map(resize, images))
     ```
 
+    ## Fix safety
+    For a local `name = Executor(...)` used only in the statements that
+    follow it in the same block (not by a nested function), the fix rewrites
+    it as `with Executor(...) as name:` around those statements. It is
+    **unsafe**: leaving the `with` waits for the submitted work
+    (`shutdown(wait=True)`), so the function may now return later, also when
+    it raises. A `multiprocessing` pool's `with` calls `terminate()`, which
+    would kill work still pending: for pools the fix is offered only when
+    every call on the pool is a blocking `map`, `starmap` or `apply`.
+
     ## References
     - [Executor.shutdown](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Executor.shutdown)
     - [multiprocessing.pool.Pool](https://docs.python.org/3/library/multiprocessing.html#multiprocessing.pool.Pool)
@@ -71,3 +82,10 @@ class ExecutorWithoutShutdown(HandleRule):
         if not handle.is_released(NEUTRAL_POOL_METHODS):
             release = "shutdown()" if creation.kind == EXECUTOR else "close() and join()"
             self.report(handle.call, self.message.format(call=creation.name, release=release))
+
+    def fix(self, handle: Handle, creation: Creation):
+        return manage_with(self.facts, handle, only_calls=None if creation.kind == EXECUTOR else BLOCKING_POOL_METHODS)
+
+
+# A pool's ``with`` terminates it: only calls whose results are complete on return survive that.
+BLOCKING_POOL_METHODS = frozenset({"map", "starmap", "apply"})

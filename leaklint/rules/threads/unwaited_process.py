@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from leaklint.analysis.creations import Creation, CHILD_PROCESS
 from leaklint.analysis.handles import Handle, DISCARDED, INSTANCE, LOCAL
+from leaklint.fix_builders import manage_with
 from leaklint.rule import HandleRule
 
 # Calls that leave the child unreaped: signalling it is not waiting for it.
@@ -37,6 +38,15 @@ class UnwaitedProcess(HandleRule):
     ```
     or keep the `Popen` and `wait()` for it, or use it in a `with` block.
 
+    ## Fix safety
+    For a local `child = Popen(...)` that the statements after it in the same
+    block kill or terminate (and nothing else uses), the fix rewrites it as
+    `with Popen(...) as child:` around those statements, so the killed child
+    is waited for. It is **unsafe**: leaving the `with` closes the pipes and
+    waits for the child, also when the block raises before the kill. No fix
+    is offered for a child that is not killed in the block: waiting for it
+    might block for as long as it runs.
+
     ## References
     - [Popen.wait](https://docs.python.org/3/library/subprocess.html#subprocess.Popen.wait)
     """
@@ -54,3 +64,10 @@ class UnwaitedProcess(HandleRule):
             return
         if not handle.is_released(NEUTRAL_POPEN_METHODS):
             self.report(handle.call)
+
+    def fix(self, handle: Handle, creation: Creation):
+        return manage_with(self.facts, handle, needs_call=ENDING_CALLS)
+
+
+# Calls that show the code means the child to end within the block.
+ENDING_CALLS = frozenset({"kill", "terminate"})
