@@ -69,9 +69,18 @@ def read_source_file(path: str) -> SourceFile:
 
 
 def allowed_roots(paths: Iterable[str]) -> List[str]:
-    """The checked paths with their links resolved: a file may be written only
-    inside one of them."""
-    return [os.path.realpath(path) for path in paths if path != "-"]
+    """Where files may be written: the checked directories (links resolved:
+    the user named them), and for a file named on the command line, its own
+    directory (a link named there is followed only to a file beside it or below)."""
+    roots = []
+    for path in paths:
+        if path == "-":
+            continue
+        if os.path.isdir(path):
+            roots.append(os.path.realpath(path))
+        else:
+            roots.append(os.path.realpath(os.path.dirname(os.path.abspath(path))))
+    return roots
 
 
 def _inside(path: str, roots: Iterable[str]) -> bool:
