@@ -280,3 +280,15 @@ def _remember_capsys(capsys):
 
 def _capsys():
     return _CAPSYS[-1]
+
+
+def test_standard_input_is_fixed_to_standard_output_and_the_report_goes_to_stderr(workdir):
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    command = [sys.executable, "-m", "leaklint", "--fix", "--unsafe-fixes", "--stdin-filename", "app.py", "-"]
+    completed = subprocess.run(command, input=DANGLING.encode(), capture_output=True, env=env, cwd=workdir, timeout=120)
+    assert (completed.returncode, completed.stdout.decode()) == (0, FIXED_DANGLING)
+    assert completed.stderr.decode() == "Found 1 leak (1 fixed, 0 remaining).\n"
+    assert os.listdir(workdir) == []  # nothing written
