@@ -13,7 +13,10 @@ A rule is a small class in its own file under ``leaklint/rules/<family>/``::
 
         def visit_While(self, node):
             ...
-            self.report(node, fix=...)    # fix: optional, a PlannedFix of node changes
+            self.report(node)
+
+        def fix(self, node):          # optional: how to mend a reported node
+            return some_builder(self.facts, node)
 
 The engine calls ``visit_<NodeType>`` for every node of that libcst type, after
 the shared analysis (``self.facts``) has seen the whole module, so a rule may ask
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Callable, ClassVar, Dict, Optional, Tuple, Type, Union
+from typing import Callable, ClassVar, Dict, Optional, Tuple, Type
 
 import libcst as cst
 
@@ -37,7 +40,6 @@ from leaklint.analysis.handles import Handle
 
 # The engine's: (rule, reported node, message, fix or None).
 Reporter = Callable[["Rule", cst.CSTNode, str, Optional[PlannedFix]], None]
-FixSource = Union[None, PlannedFix, Callable[[], Optional[PlannedFix]]]
 
 
 class Rule:
@@ -51,18 +53,23 @@ class Rule:
         self.facts = facts
         self._reporter = reporter
 
-    def report(self, node: cst.CSTNode, message: Optional[str] = None, fix: FixSource = None) -> None:
+    def report(self, node: cst.CSTNode, message: Optional[str] = None, fix: Optional[PlannedFix] = None) -> None:
         """Report ``node``.  ``fix`` says how to mend it, as data in terms of
-        nodes (a :class:`~leaklint.analysis.edits.PlannedFix`, or a function
-        that builds one or None): the engine positions those nodes with the
-        reported ones, :mod:`leaklint.fixes` applies the result.  A fix that
-        cannot be built costs the fix, never the finding."""
-        if callable(fix):
+        nodes (see :mod:`leaklint.analysis.edits`); by default :meth:`fix`
+        builds it.  The engine positions its nodes with the reported ones and
+        :mod:`leaklint.fixes` applies it.  A fix that cannot be built costs
+        the fix, never the finding."""
+        if fix is None:
             try:
-                fix = fix()
+                fix = self.fix(node)
             except Exception:
                 fix = None
         self._reporter(self, node, message or self.message, fix)
+
+    def fix(self, node: cst.CSTNode) -> Optional[PlannedFix]:
+        """How to mend the reported ``node``, built only for a finding (with
+        the shared builders of :mod:`leaklint.fix_builders`); None: no fix."""
+        return None
 
     # -- what the engine and the front ends read --------------------------------
 
@@ -100,31 +107,11 @@ class HandleRule(Rule):
     shared analysis of where that handle goes."""
 
     kinds: ClassVar[Tuple[str, ...]] = ()
-    _judged: Optional[Tuple[Handle, Creation]] = None
 
     def visit_Call(self, node: cst.Call) -> None:
         creation = self.facts.creation_of(node)
         if creation is not None and creation.kind in self.kinds:
-            handle = self.facts.handle(node)
-            self._judged = (handle, creation)
-            try:
-                self.check_handle(handle, creation)
-            finally:
-                self._judged = None
+            self.check_handle(self.facts.handle(node), creation)
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:
         raise NotImplementedError
-
-    def fix(self, handle: Handle, creation: Creation) -> Optional[PlannedFix]:
-        """How to mend what ``check_handle`` reports about ``handle``, built
-        only when it reports (see :mod:`leaklint.fix_builders`); None: no fix."""
-        return None
-
-    def report(self, node: cst.CSTNode, message: Optional[str] = None, fix: FixSource = None) -> None:
-        if fix is None and self._judged is not None:
-            handle, creation = self._judged
-
-            def fix() -> Optional[PlannedFix]:
-                return self.fix(handle, creation)
-
-        super().report(node, message, fix)

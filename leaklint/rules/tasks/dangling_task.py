@@ -74,5 +74,5 @@ class DanglingTask(HandleRule):
         if handle.destination.kind == DISCARDED and not handle.is_released(NEUTRAL_TASK_METHODS):
             self.report(handle.call, self.message.format(call=creation.name))
 
-    def fix(self, handle: Handle, creation: Creation):
-        return keep_in_background_set(self.facts, handle)
+    def fix(self, node):
+        return keep_in_background_set(self.facts, self.facts.handle(node))

@@ -64,5 +64,5 @@ class UnusedTask(HandleRule):
         if destination.kind == LOCAL and not handle.reads():
             self.report(handle.call, self.message.format(name=destination.name))
 
-    def fix(self, handle: Handle, creation: Creation):
-        return keep_in_background_set(self.facts, handle)
+    def fix(self, node):
+        return keep_in_background_set(self.facts, self.facts.handle(node))

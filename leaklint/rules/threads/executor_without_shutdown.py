@@ -83,8 +83,9 @@ class ExecutorWithoutShutdown(HandleRule):
             release = "shutdown()" if creation.kind == EXECUTOR else "close() and join()"
             self.report(handle.call, self.message.format(call=creation.name, release=release))
 
-    def fix(self, handle: Handle, creation: Creation):
-        return manage_with(self.facts, handle, only_calls=None if creation.kind == EXECUTOR else BLOCKING_POOL_METHODS)
+    def fix(self, node):
+        only_calls = None if self.facts.creation_of(node).kind == EXECUTOR else BLOCKING_POOL_METHODS
+        return manage_with(self.facts, self.facts.handle(node), only_calls=only_calls)
 
 
 # A pool's ``with`` terminates it: only calls whose results are complete on return survive that.

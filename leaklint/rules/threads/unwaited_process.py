@@ -65,8 +65,8 @@ class UnwaitedProcess(HandleRule):
         if not handle.is_released(NEUTRAL_POPEN_METHODS):
             self.report(handle.call)
 
-    def fix(self, handle: Handle, creation: Creation):
-        return manage_with(self.facts, handle, needs_call=ENDING_CALLS)
+    def fix(self, node):
+        return manage_with(self.facts, self.facts.handle(node), needs_call=ENDING_CALLS)
 
 
 # Calls that show the code means the child to end within the block.
