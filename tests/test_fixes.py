@@ -439,3 +439,39 @@ def test_add_noqa(line, codes, expected):
     assert add_noqa(line, codes) == expected
     if expected != line or "noqa" in line:
         assert all(is_suppressed(expected, code) for code in codes)
+
+
+# -- the await builder (LL103's fix), through a rule of the test's own ------------
+
+
+def test_await_call_awaits_a_dropped_call_inside_async_def_only():
+    import libcst as cst
+
+    from leaklint.fix_builders import await_call
+    from leaklint.rule import Rule
+
+    class DroppedRefresh(Rule):
+        code, name, message, trigger = "LL999", "dropped-refresh", "refresh() dropped", "refresh"
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value == "refresh":
+                self.report(node)
+
+        def fix(self, node):
+            return await_call(self.facts, node)
+
+    source = textwrap.dedent(
+        """\
+        async def a():
+            refresh()  # now
+            x = refresh()
+
+        def b():
+            refresh()
+        """
+    )
+    fixes = {finding.line: finding.fix for finding in check_source(source, rules=[DroppedRefresh]).findings}
+    assert fixes[3] is None and fixes[6] is None  # not a statement; not in a coroutine
+    assert fixes[2].safety == SAFE
+    outcome = fix_source(source, rules=[DroppedRefresh])
+    assert outcome.text == source.replace("    refresh()  # now", "    await refresh()  # now")
