@@ -29,7 +29,23 @@ BACKGROUND_SET = "background_tasks"
 TASK_NAME = "task"
 # What a module-level set of background tasks is used for, and nothing else.
 _BACKGROUND_SET_METHODS = frozenset({"add", "discard"})
-_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+# Code that may run after the statement holding it is over.
+_DEFERRED = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.GeneratorExp)
+# Where a name is bound rather than read.
+_BINDING_PARENTS = (
+    cst.AssignTarget,
+    cst.AnnAssign,
+    cst.AugAssign,
+    cst.NamedExpr,
+    cst.Param,
+    cst.FunctionDef,
+    cst.ClassDef,
+    cst.AsName,
+    cst.ImportAlias,
+    cst.NameItem,
+    cst.For,
+    cst.CompFor,
+)
 
 
 # -- the module: where a module-level statement goes, which set can be reused ------
@@ -44,6 +60,10 @@ class _ModuleLayout:
         self.index: Dict[cst.CSTNode, int] = {statement: number for number, statement in enumerate(body)}
         self.background_set = self._existing_background_set()
         self.new_set_name = _fresh(BACKGROUND_SET, lambda name: name in tree.names)
+        # ``set = ...`` somewhere: a new ``background_tasks = set()`` might not make a set.
+        self.set_is_rebound = any(
+            isinstance(tree.parent.get(ref), _BINDING_PARENTS) for ref in tree.names.get("set", ())
+        )
 
     def top_level_index(self, node: cst.CSTNode) -> Optional[int]:
         for ancestor in (node, *self.tree.ancestors(node)):
@@ -150,16 +170,23 @@ def _own_line(tree: SyntaxTree, small_statement: cst.CSTNode) -> Optional[cst.Si
 
 
 def _statement_in_block(tree: SyntaxTree, node: cst.CSTNode, block: cst.IndentedBlock) -> Optional[cst.CSTNode]:
-    """The statement of ``block`` that contains ``node``, if ``node`` runs as
-    part of it (not in a nested function, class or lambda)."""
+    """The statement of ``block`` that contains ``node``, if ``node`` runs
+    while that statement runs (not in a nested function, class, lambda or
+    generator expression, which may run later)."""
     child = node
     for ancestor in tree.ancestors(node):
         if ancestor is block:
             return child
-        if isinstance(ancestor, _SCOPES):
+        if isinstance(ancestor, _DEFERRED):
             return None
         child = ancestor
     return None
+
+
+def _called_at_once(node: Optional[cst.CSTNode]) -> bool:
+    """A method use is a call right there (``h.method(...)``), not the bound
+    method handed on."""
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name)
 
 
 def _has_multiline_string(statements: Iterable[cst.CSTNode]) -> bool:
@@ -197,7 +224,7 @@ def keep_in_background_set(facts: FileFacts, handle: Handle) -> Optional[Planned
     else:
         set_name = layout.new_set_name
         new_set = layout.module_statement(f"{set_name} = set()")
-        if new_set is None:
+        if new_set is None or layout.set_is_rebound:
             return None
 
     def fresh_local() -> str:
@@ -283,6 +310,8 @@ def manage_with(
     calls = [use.attr for use in uses if use.kind == CALL]
     if last == binding or sum(use.kind == STORE for use in uses) != 1:
         return None  # unused after its creation, or rebound
+    if not all(_called_at_once(use.node) for use in uses if use.kind == CALL):
+        return None  # ``executor.submit`` handed on may be called after the block
     if only_calls is not None and any(method not in only_calls for method in calls):
         return None
     if needs_call is not None and not any(method in needs_call for method in calls):

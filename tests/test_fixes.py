@@ -274,6 +274,27 @@ NO_FIX = {
             executor = ThreadPoolExecutor()
             return lambda: executor.submit(g)
         """,
+    "generator expression": """\
+        from concurrent.futures import ThreadPoolExecutor
+
+        def f(items):
+            executor = ThreadPoolExecutor()
+            return (executor.submit(g, item) for item in items)
+        """,
+    "method handed on": """\
+        from concurrent.futures import ThreadPoolExecutor
+
+        def f():
+            executor = ThreadPoolExecutor()
+            return functools.partial(executor.submit, g)
+        """,
+    "set rebound in the module": """\
+        import asyncio
+        from sets import Set as set
+
+        async def f():
+            asyncio.create_task(work())
+        """,
     "lazy pool results": """\
         import multiprocessing
 
