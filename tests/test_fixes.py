@@ -496,3 +496,73 @@ def test_await_call_awaits_a_dropped_call_inside_async_def_only():
     assert fixes[2].safety == SAFE
     outcome = fix_source(source, rules=[DroppedRefresh])
     assert outcome.text == source.replace("    refresh()  # now", "    await refresh()  # now")
+
+
+# -- generated code: every fix that is offered is right ------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+STATEMENTS = [
+    "asyncio.create_task(work())",
+    "_ = asyncio.ensure_future(work())  # why",
+    "asyncio.create_task(work()).add_done_callback(print)",
+    "task = asyncio.create_task(work())",
+    "task = asyncio.create_task(work())\nawait task",
+    "executor = ThreadPoolExecutor()",
+    "executor.submit(work)",
+    "pool = multiprocessing.Pool()",
+    "pool.map(work, [1])",
+    "pool.imap(work, [1])",
+    "child = subprocess.Popen(['sleep', '9'])",
+    "child.kill()",
+    "print(task, executor)",
+    "background_tasks = set()",
+    "set = frozenset",
+    "s = '''a\nb'''",
+    "# a comment",
+    "",
+    "x = [executor.submit(work) for _ in range(2)]",
+    "return (child.kill() for _ in [1])",
+    "asyncio.create_task(\n    work(),  # inside\n)",
+    "if x:\n    asyncio.create_task(work())\n    executor = ThreadPoolExecutor()\n    executor.submit(work)",
+    "for i in range(2):\n    child = subprocess.Popen(['true'])\n    child.terminate()",
+]
+GENERATED_HEADER = "import asyncio, multiprocessing, subprocess\nfrom concurrent.futures import ThreadPoolExecutor\n"
+
+
+def _indented(statement: str, indent: str) -> str:
+    return "".join(f"{indent}{line}\n" if line else "\n" for line in statement.split("\n"))
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(st.sampled_from(STATEMENTS), min_size=1, max_size=8),
+    st.sampled_from(["    ", "\t", "  "]),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),
+    st.booleans(),
+)
+def test_every_offered_fix_on_generated_code_is_right(statements, indent, newline, asynchronous, module_set):
+    body = "".join(_indented(statement, indent) for statement in statements)
+    source = GENERATED_HEADER + ("background_tasks = set()\n" if module_set else "") + "\n"
+    source += f"{'async ' if asynchronous else ''}def f(x):\n{body}{indent}pass\n"
+    source = source.replace("\n", newline)
+    try:
+        compile(source, "<generated>", "exec", dont_inherit=True)
+    except SyntaxError:
+        return  # ``await`` outside ``async def``, ``return`` with a value in a generator...
+    findings = check_source(source).findings
+    for finding in findings:
+        if finding.fix is None:
+            continue
+        fixed = apply_edits(source, finding.fix.edits)
+        compile(fixed, "<fixed>", "exec", dont_inherit=True)
+        assert "\n" not in fixed.replace("\r\n", "") if newline == "\r\n" else "\r" not in fixed
+        before = Counter(_identity(other) for other in findings)
+        before[_identity(finding)] -= 1
+        assert Counter(_identity(other) for other in check_source(fixed).findings) == +before, fixed
+        assert _comments(fixed) == _comments(source)
+    outcome = fix_source(source, unsafe=True)
+    assert outcome.error is None
+    compile(outcome.text, "<fixed>", "exec", dont_inherit=True)
