@@ -254,7 +254,7 @@ def _apply_fixes(
     fixed, and the number of files changed.  A file that cannot be fixed gets
     one line in ``errors`` and keeps its findings."""
     checker = Checker(settings)
-    roots = allowed_roots(paths or ["."])
+    roots = allowed_roots(paths)
     fixed = changed = 0
     after: List[FileResult] = []
 
@@ -313,29 +313,31 @@ def unified_diff(path: str, before: str, after: str) -> str:
 
 
 def _add_noqa(results: List[FileResult], errors: List[Tuple[str, str]], stdin_sources: Dict[str, bytes], paths: List[str]) -> int:
-    """Add ``# noqa: <codes>`` to every reported line, so that a plain run passes."""
-    roots = allowed_roots(paths or ["."])
+    """Add ``# noqa: <codes>`` to every reported line, so that a plain run
+    passes.  ``errors`` (already printed) are those of the check."""
+    roots = allowed_roots(paths)
     added = 0
+    failures: List[Tuple[str, str]] = []
     for result in results:
         if not result.findings:
             continue
         if result.path in stdin_sources:
-            errors.append((result.path, "cannot add noqa comments to standard input"))
+            failures.append((result.path, "cannot add noqa comments to standard input"))
             continue
         try:
             source = read_source_file(result.path)
             text, count, stuck = add_noqa_comments(source.text, result.findings)
             for line in stuck:
-                errors.append((result.path, f"cannot add a noqa comment to line {line} (it ends inside a string or continues)"))
+                failures.append((result.path, f"cannot add a noqa comment to line {line} (it ends inside a string or continues)"))
             if count:
                 write_back(source, text, roots)
                 added += count
         except RewriteError as error:
-            errors.append((result.path, f"cannot add noqa comments: {error}"))
-    for path, message in errors:
+            failures.append((result.path, f"cannot add noqa comments: {error}"))
+    for path, message in failures:
         print(f"leaklint: error: {path}: {message}", file=sys.stderr)
     print(f"Added {added} noqa directive{'s' if added != 1 else ''}.", file=sys.stderr)
-    return EXIT_ERROR if errors else EXIT_CLEAN
+    return EXIT_ERROR if errors or failures else EXIT_CLEAN
 
 
 def add_noqa_comments(text: str, findings) -> Tuple[str, int, List[int]]:

@@ -11,7 +11,8 @@ The steps, each skipped when it cannot matter:
 4. Parse with libcst, walk the tree once to build the shared facts, drop the
    rules whose modules are not imported, and call each remaining rule's
    ``visit_*`` methods for the nodes it asked for.
-5. Compute positions for the reported nodes only.
+5. Compute positions for the reported nodes only (and for the nodes their
+   fixes name, in the same pass), and turn each fix into text edits.
 
 Every failure becomes a one-line ``FileResult.error``; a rule that raises is
 stopped for this file and the other rules' findings are kept.

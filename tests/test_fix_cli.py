@@ -292,3 +292,15 @@ def test_standard_input_is_fixed_to_standard_output_and_the_report_goes_to_stder
     assert (completed.returncode, completed.stdout.decode()) == (0, FIXED_DANGLING)
     assert completed.stderr.decode() == "Found 1 leak (1 fixed, 0 remaining).\n"
     assert os.listdir(workdir) == []  # nothing written
+
+
+def test_add_noqa_reports_each_line_it_cannot_mark_and_each_broken_file_once(workdir):
+    (workdir / "strings.py").write_text('import subprocess\n\n\ndef f():\n    subprocess.Popen(["sh", "-c", """\necho hi"""])\n', encoding="utf-8")
+    (workdir / "broken.py").write_text("def f(:\n", encoding="utf-8")
+    code, _, err = run_fix("--add-noqa", "--no-cache", ".")
+    assert code == 2
+    assert err.splitlines() == [
+        "leaklint: error: broken.py: syntax error at 1:7: invalid syntax",
+        "leaklint: error: strings.py: cannot add a noqa comment to line 5 (it ends inside a string or continues)",
+        "Added 0 noqa directives.",
+    ]
