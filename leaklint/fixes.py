@@ -3,9 +3,11 @@ becomes changed source.
 
 Rules only return fixes.  :func:`fix_source` checks the text, applies the fixes
 allowed at the requested safety (the first of two overlapping fixes wins, the
-other waits for the next round), checks the result again, and repeats until
-nothing changes or a few rounds have passed.  The command line, and later the
-language server, call it; the flake8 and pylint hosts never apply fixes.
+other waits for the next round; an edit two fixes share, such as the same
+module-level statement, is applied once), checks the result again (a round
+that would break the file is undone), and repeats until nothing changes or a
+few rounds have passed.  The command line and the language server call it;
+the flake8 and pylint hosts never apply fixes.
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
 
 def _non_overlapping(text: str, findings: Sequence[Finding], unsafe: bool) -> List[Finding]:
     """The findings whose fixes can be applied together, in order: a fix that
-    overlaps one already chosen waits for the next round."""
+    overlaps one already chosen waits for the next round, unless the overlap
+    is an identical edit (which is then applied once)."""
     starts = line_starts(text)
     chosen: List[Finding] = []
     taken: List[tuple] = []
