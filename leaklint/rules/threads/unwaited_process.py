@@ -43,10 +43,9 @@ class UnwaitedProcess(HandleRule):
     block kill or terminate (and nothing else uses), the fix rewrites it as
     `with Popen(...) as child:` around those statements, so the killed child
     is waited for. It is **unsafe**: leaving the `with` closes the pipes and
-    waits for the child, also when the block raises or takes a path
-    that does not reach the kill. No fix
-    is offered for a child that is not killed in the block: waiting for it
-    might block for as long as it runs.
+    waits for the child, also when the block raises or takes a path that
+    does not reach the kill. No fix is offered for a child that is not
+    killed in the block: waiting for it might block for as long as it runs.
 
     ## References
     - [Popen.wait](https://docs.python.org/3/library/subprocess.html#subprocess.Popen.wait)
