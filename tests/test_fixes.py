@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import List, Tuple
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leaklint import check_source
 from leaklint.config import Settings
@@ -499,9 +501,6 @@ def test_await_call_awaits_a_dropped_call_inside_async_def_only():
 
 
 # -- generated code: every fix that is offered is right ------------------------------
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 STATEMENTS = [
     "asyncio.create_task(work())",
