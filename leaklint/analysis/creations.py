@@ -21,6 +21,8 @@ EXECUTOR = "executor"  # concurrent.futures: shut down
 POOL = "pool"  # multiprocessing pools: closed or terminated
 CHILD_PROCESS = "child process"  # subprocess.Popen: waited
 QUEUE = "queue"
+EVENT = "event"  # waited on, set
+CONDITION = "condition"  # waited on, notified
 
 _CONSTRUCTORS: Dict[str, str] = {
     "asyncio.create_task": TASK,
@@ -41,6 +43,14 @@ _CONSTRUCTORS: Dict[str, str] = {
     "multiprocessing.pool.ThreadPool": POOL,
     "multiprocessing.dummy.Pool": POOL,
     "subprocess.Popen": CHILD_PROCESS,
+    "threading.Event": EVENT,
+    "asyncio.Event": EVENT,
+    "asyncio.locks.Event": EVENT,
+    "multiprocessing.Event": EVENT,
+    "threading.Condition": CONDITION,
+    "asyncio.Condition": CONDITION,
+    "asyncio.locks.Condition": CONDITION,
+    "multiprocessing.Condition": CONDITION,
 }
 
 # Queues, with whether they count unfinished tasks (have join() and task_done()).
