@@ -118,6 +118,21 @@ def test_fix_alone_applies_safe_fixes_only(workdir):
     assert out.endswith("Found 1 leak.\nNo fixes available (1 hidden fix can be enabled with the `--unsafe-fixes` option).\n")
 
 
+UNAWAITED = "import asyncio\n\n\nasync def main():\n    asyncio.sleep(1)\n    asyncio.create_task(work())\n"
+
+
+def test_safe_fixes_are_marked_and_applied_by_fix_alone(workdir):
+    (workdir / "app.py").write_text(UNAWAITED, encoding="utf-8")
+    code, out, _ = run_fix("--no-cache", "app.py")
+    assert code == 1
+    assert out.splitlines()[0].startswith("app.py:5:5: LL103 [*] ")
+    assert out.splitlines()[1].startswith("app.py:6:5: LL101 task created")  # unsafe: not marked
+    assert out.splitlines()[-1] == "[*] 1 fixable with the `--fix` option (1 hidden fix can be enabled with the `--unsafe-fixes` option)."
+    code, out, _ = run_fix("--fix", "--no-cache", "app.py")
+    assert (code, out.splitlines()[-2]) == (1, "Found 2 leaks (1 fixed, 1 remaining).")
+    assert (workdir / "app.py").read_text(encoding="utf-8") == UNAWAITED.replace("    asyncio.sleep(1)", "    await asyncio.sleep(1)")
+
+
 def test_unsafe_fixes_marks_the_fixable_findings(workdir):
     (workdir / "app.py").write_text(DANGLING, encoding="utf-8")
     code, out, _ = run_fix("--unsafe-fixes", "app.py")

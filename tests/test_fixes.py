@@ -55,7 +55,7 @@ def _comments(text: str) -> Counter:
 
 def test_the_fixtures_have_fixes_for_each_fixing_rule():
     codes = {finding.code for _, _, finding in CASES}
-    assert {"LL101", "LL102", "LL202", "LL203"} <= codes
+    assert {"LL101", "LL102", "LL103", "LL202", "LL203"} <= codes
 
 
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
