@@ -257,7 +257,10 @@ def keep_in_background_set(facts: FileFacts, handle: Handle) -> Optional[Planned
                     changes.append(Replace(start(statement), start(statement), f"{name} = "))
                     changes.append(Replace(end(call), end(call), f"\n{name}", statement))
     elif destination.kind == LOCAL and not destination.in_container:
-        if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is call:
+        # A name bound once: with two bindings, keeping one task would read the
+        # name and hide the other from the analysis.
+        single = sum(use.kind == STORE for use in handle.uses) == 1
+        if single and isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is call:
             statement, name = _own_line(tree, parent), destination.name
     if statement is None:
         return None

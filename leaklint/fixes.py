@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import warnings
 from dataclasses import dataclass, field
-from typing import Iterable, List, Optional, Sequence, Type
+from typing import Iterable, List, Optional, Sequence, Set, Tuple, Type
 
 from leaklint.analysis.edits import line_starts
 from leaklint.finding import SAFE, Edit, Finding, Fix
@@ -80,10 +80,14 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
 def _non_overlapping(text: str, findings: Sequence[Finding], unsafe: bool) -> List[Finding]:
     """The findings whose fixes can be applied together, in order: a fix that
     overlaps one already chosen waits for the next round, unless the overlap
-    is an identical edit (which is then applied once)."""
+    is an identical edit (which is then applied once).  Indenting a line and
+    inserting line breaks on it also overlap: the new lines would not get the
+    new indentation."""
     starts = line_starts(text)
     chosen: List[Finding] = []
     taken: List[tuple] = []
+    taken_indented: Set[int] = set()
+    taken_broken: Set[int] = set()
     for finding in findings:
         if not allowed(finding.fix, unsafe):
             continue
@@ -91,11 +95,30 @@ def _non_overlapping(text: str, findings: Sequence[Finding], unsafe: bool) -> Li
             spans = _spans(text, starts, finding.fix.edits)
         except FixConflict:
             continue  # a broken fix is never applied
+        indented, broken = _line_effects(text, starts, finding.fix.edits)
         if any(span != other and _touches(span, other) for span in spans for other in taken):
+            continue
+        if indented & taken_broken or broken & taken_indented:
             continue
         chosen.append(finding)
         taken.extend(spans)
+        taken_indented |= indented
+        taken_broken |= broken
     return chosen
+
+
+def _line_effects(text: str, starts: Sequence[int], edits: Iterable[Edit]) -> Tuple[Set[int], Set[int]]:
+    """The lines ``edits`` indent (whitespace inserted within the line's own
+    indentation) and the lines on which they insert line breaks."""
+    indented, broken = set(), set()
+    for edit in edits:
+        if "\n" in edit.text or "\r" in edit.text:
+            broken.add(edit.line)
+        elif edit.text and not edit.text.strip() and (edit.line, edit.column) == (edit.end_line, edit.end_column):
+            line_start = starts[edit.line - 1]
+            if not text[line_start : line_start + edit.column - 1].strip():
+                indented.add(edit.line)
+    return indented, broken
 
 
 def _touches(a: tuple, b: tuple) -> bool:

@@ -335,6 +335,13 @@ NO_FIX = {
 
         async def f(): asyncio.create_task(work())
         """,
+    "a name bound twice": """\
+        import asyncio
+
+        async def f():
+            task = asyncio.create_task(work())
+            task = asyncio.create_task(work())
+        """,
     "tasks in a list": """\
         import asyncio
 
@@ -515,6 +522,8 @@ STATEMENTS = [
     "pool.imap(work, [1])",
     "child = subprocess.Popen(['sleep', '9'])",
     "child.kill()",
+    "asyncio.sleep(1)  # nap",
+    "asyncio.wait_for(asyncio.sleep(1), 2)",
     "print(task, executor)",
     "background_tasks = set()",
     "set = frozenset",
@@ -565,3 +574,26 @@ def test_every_offered_fix_on_generated_code_is_right(statements, indent, newlin
     outcome = fix_source(source, unsafe=True)
     assert outcome.error is None
     compile(outcome.text, "<fixed>", "exec", dont_inherit=True)
+
+
+def test_lines_inserted_where_another_fix_indents_wait_for_the_next_round():
+    # Found by the generator: the task's new lines would have missed the new indentation.
+    source = textwrap.dedent(
+        """\
+        import asyncio, multiprocessing
+
+        def f():
+            pool = multiprocessing.Pool()
+            _ = asyncio.ensure_future(work())  # why
+            pool.map(work, [1])
+        """
+    )
+    outcome = fix_source(source, unsafe=True)
+    assert outcome.error is None and len(outcome.applied) == 2
+    assert outcome.text.endswith(
+        "    with multiprocessing.Pool() as pool:\n"
+        "        task = asyncio.ensure_future(work())  # why\n"
+        "        background_tasks.add(task)\n"
+        "        task.add_done_callback(background_tasks.discard)\n"
+        "        pool.map(work, [1])\n"
+    )
