@@ -65,11 +65,15 @@ class _ModuleLayout:
             isinstance(tree.parent.get(ref), _BINDING_PARENTS) for ref in tree.names.get("set", ())
         )
 
-    def top_level_index(self, node: cst.CSTNode) -> Optional[int]:
+    def top_level(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The statement of the module's body that holds ``node``."""
         for ancestor in (node, *self.tree.ancestors(node)):
             if ancestor in self.index:
-                return self.index[ancestor]
-        return None
+                return ancestor
+        return self.tree.module
+
+    def top_level_index(self, node: cst.CSTNode) -> Optional[int]:
+        return self.index.get(self.top_level(node))
 
     def module_statement(self, text: str) -> Optional[InsertLines]:
         """``text`` as a statement of its own after the docstring and the
@@ -227,10 +231,14 @@ def keep_in_background_set(facts: FileFacts, handle: Handle) -> Optional[Planned
         if new_set is None or layout.set_is_rebound:
             return None
 
+    # Unused in the whole top-level definition: a name the enclosing functions
+    # use would read as theirs (closures count as reads) and hide their leaks.
+    outermost = layout.top_level(function)
+
     def fresh_local() -> str:
         return _fresh(
             TASK_NAME,
-            lambda name: name == set_name or any(tree.is_inside(ref, function) for ref in tree.names.get(name, ())),
+            lambda name: name == set_name or any(tree.is_inside(ref, outermost) for ref in tree.names.get(name, ())),
         )
 
     destination = handle.destination

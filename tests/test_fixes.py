@@ -535,6 +535,11 @@ STATEMENTS = [
     "asyncio.create_task(\n    work(),  # inside\n)",
     "if x:\n    asyncio.create_task(work())\n    executor = ThreadPoolExecutor()\n    executor.submit(work)",
     "for i in range(2):\n    child = subprocess.Popen(['true'])\n    child.terminate()",
+    "try:\n    child = subprocess.Popen(['true'])\n    child.kill()\nexcept OSError:\n    pass",
+    "with open(x) as fh:\n    executor = ThreadPoolExecutor()\n    # submit\n\n    executor.submit(work, fh)",
+    "def inner():\n    asyncio.create_task(work())\n    pool = multiprocessing.Pool()\n    return pool.map(work, [1])",
+    "executor = ThreadPoolExecutor(\n    max_workers=2,\n)  # two",
+    "task = asyncio.create_task(work()); x = 1",
 ]
 GENERATED_HEADER = "import asyncio, multiprocessing, subprocess\nfrom concurrent.futures import ThreadPoolExecutor\n"
 
