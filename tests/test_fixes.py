@@ -542,6 +542,14 @@ STATEMENTS = [
     "task = asyncio.create_task(work()); x = 1",
 ]
 GENERATED_HEADER = "import asyncio, multiprocessing, subprocess\nfrom concurrent.futures import ThreadPoolExecutor\n"
+HEADERS = [
+    GENERATED_HEADER,
+    '"""Doc."""\nfrom __future__ import annotations\n' + GENERATED_HEADER,
+    "#!/usr/bin/env python\n# -*- coding: utf-8 -*-\n" + GENERATED_HEADER + "# after the imports\n",
+    GENERATED_HEADER + "try:\n    import uvloop\nexcept ImportError:\n    uvloop = None\n",
+    "VERSION = 1\n" + GENERATED_HEADER,
+    "@decorate\nclass First:\n    pass\n" + GENERATED_HEADER,
+]
 
 
 def _indented(statement: str, indent: str) -> str:
@@ -555,10 +563,11 @@ def _indented(statement: str, indent: str) -> str:
     st.sampled_from(["\n", "\r\n"]),
     st.booleans(),
     st.booleans(),
+    st.sampled_from(HEADERS),
 )
-def test_every_offered_fix_on_generated_code_is_right(statements, indent, newline, asynchronous, module_set):
+def test_every_offered_fix_on_generated_code_is_right(statements, indent, newline, asynchronous, module_set, header):
     body = "".join(_indented(statement, indent) for statement in statements)
-    source = GENERATED_HEADER + ("background_tasks = set()\n" if module_set else "") + "\n"
+    source = header + ("background_tasks = set()\n" if module_set else "") + "\n"
     source += f"{'async ' if asynchronous else ''}def f(x):\n{body}{indent}pass\n"
     source = source.replace("\n", newline)
     try:
