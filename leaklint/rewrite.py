@@ -8,7 +8,8 @@ the user's file.
   replaces it in one rename: a crash leaves the old file or the new one, never
   half of either.  The file's mode is kept.
 - A symbolic link is written through (the link stays a link), but only when
-  its target lies inside the checked paths.
+  its target lies inside the checked paths.  A file with other hard links is
+  not changed: the rename would leave them with the old content.
 - A file whose content changed on disk since it was read is not overwritten.
 """
 
@@ -91,6 +92,8 @@ def write_back(source: SourceFile, text: str, roots: Iterable[str]) -> None:
     """Replace ``source``'s file with ``text``, or raise :class:`RewriteError`."""
     if not _inside(source.real_path, roots):
         raise RewriteError(f"is a link to {source.real_path}, outside the checked paths: not changed")
+    if source.status.st_nlink > 1:
+        raise RewriteError("has other hard links, which a rename would leave behind: not changed")
     data = source.encode(text)
     directory, name = os.path.split(source.real_path)
     try:

@@ -319,3 +319,13 @@ def test_add_noqa_reports_each_line_it_cannot_mark_and_each_broken_file_once(wor
         "leaklint: error: strings.py: cannot add a noqa comment to line 5 (it ends inside a string or continues)",
         "Added 0 noqa directives.",
     ]
+
+
+@pytest.mark.skipif(not hasattr(os, "link"), reason="hard links")
+def test_a_file_with_other_hard_links_is_not_changed(workdir):
+    (workdir / "app.py").write_text(DANGLING, encoding="utf-8")
+    os.link(workdir / "app.py", workdir / "same.txt")
+    code, _, err = run_fix("--fix", "--unsafe-fixes", "--no-cache", "app.py")
+    assert code == 2
+    assert err == "leaklint: error: app.py: cannot fix: has other hard links, which a rename would leave behind: not changed\n"
+    assert (workdir / "app.py").read_text(encoding="utf-8") == DANGLING
