@@ -241,41 +241,58 @@ def keep_in_background_set(facts: FileFacts, handle: Handle) -> Optional[Planned
             lambda name: name == set_name or any(tree.is_inside(ref, outermost) for ref in tree.names.get(name, ())),
         )
 
-    destination = handle.destination
-    parent = tree.parent.get(call)
-    changes: list = []
-    statement: Optional[cst.SimpleStatementLine] = None
-    if destination.kind == DISCARDED and not destination.in_container:
-        if isinstance(parent, cst.Expr):
-            statement, name = _own_line(tree, parent), fresh_local()
-            if statement is not None:
-                changes.append(Replace(start(statement), start(statement), f"{name} = "))
-        elif isinstance(parent, cst.Assign) and parent.value is call:  # ``_ = create_task(...)``
-            statement, name = _own_line(tree, parent), fresh_local()
-            if statement is not None:
-                target = parent.targets[0].target
-                changes.append(Replace(start(target), end(target), name))
-        elif destination.chained_call is not None and not call.lpar and isinstance(parent, cst.Attribute) and not parent.lpar:
-            chained = destination.chained_call
-            holder = tree.parent.get(chained)
-            if isinstance(holder, cst.Expr) and holder.value is chained and not chained.lpar:
-                statement, name = _own_line(tree, holder), fresh_local()
-                if statement is not None:
-                    # ``task = create_task(...)`` then ``task.add_done_callback(cb)``
-                    changes.append(Replace(start(statement), start(statement), f"{name} = "))
-                    changes.append(Replace(end(call), end(call), f"\n{name}", statement))
-    elif destination.kind == LOCAL and not destination.in_container:
-        # A name bound once: with two bindings, keeping one task would read the
-        # name and hide the other from the analysis.
-        single = sum(use.kind == STORE for use in handle.uses) == 1
-        if single and isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is call:
-            statement, name = _own_line(tree, parent), destination.name
-    if statement is None:
+    named = _name_the_task(tree, handle, fresh_local)
+    if named is None:
         return None
+    statement, name, changes = named
     changes.append(InsertLines(statement, (f"{set_name}.add({name})", f"{name}.add_done_callback({set_name}.discard)")))
     if new_set is not None:
         changes.append(new_set)
     return PlannedFix(f"Keep the task in `{set_name}` until it is done", UNSAFE, tuple(changes))
+
+
+def _name_the_task(tree: SyntaxTree, handle: Handle, fresh_local) -> Optional[Tuple[cst.SimpleStatementLine, str, list]]:
+    """The statement holding the task, the name it will have there, and the
+    changes that give it that name: ``task = create_task(...)`` for a dropped
+    one (``_`` becomes ``task``; a chained call moves to its own line), the
+    local itself for an unread one."""
+    call = handle.call
+    destination = handle.destination
+    parent = tree.parent.get(call)
+    if destination.kind == DISCARDED and not destination.in_container:
+        if isinstance(parent, cst.Expr):
+            statement = _own_line(tree, parent)
+            if statement is None:
+                return None
+            name = fresh_local()
+            return statement, name, [Replace(start(statement), start(statement), f"{name} = ")]
+        if isinstance(parent, cst.Assign) and parent.value is call:  # ``_ = create_task(...)``
+            statement = _own_line(tree, parent)
+            if statement is None:
+                return None
+            target = parent.targets[0].target
+            name = fresh_local()
+            return statement, name, [Replace(start(target), end(target), name)]
+        chained = destination.chained_call
+        if chained is None or call.lpar or not isinstance(parent, cst.Attribute) or parent.lpar or chained.lpar:
+            return None
+        holder = tree.parent.get(chained)
+        statement = _own_line(tree, holder) if isinstance(holder, cst.Expr) and holder.value is chained else None
+        if statement is None:
+            return None
+        name = fresh_local()
+        # ``task = create_task(...)``, then ``task.add_done_callback(cb)`` on a line of its own
+        changes = [Replace(start(statement), start(statement), f"{name} = "), Replace(end(call), end(call), f"\n{name}", statement)]
+        return statement, name, changes
+    if destination.kind == LOCAL and not destination.in_container:
+        # A name bound once: with two bindings, keeping one task would read the
+        # name and hide the other from the analysis.
+        single = sum(use.kind == STORE for use in handle.uses) == 1
+        if single and isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is call:
+            statement = _own_line(tree, parent)
+            if statement is not None:
+                return statement, destination.name, []
+    return None
 
 
 def manage_with(
