@@ -53,7 +53,7 @@ class UnwaitedProcess(HandleRule):
 
     code = "LL203"
     name = "unwaited-process"
-    message = "subprocess.Popen child is never waited for: it becomes a zombie; call wait() or communicate()"
+    message = "the child made by {call} is never waited for: it becomes a zombie; call wait() or communicate()"
     modules = ("subprocess",)
     trigger = r"Popen"
     kinds = (CHILD_PROCESS,)
@@ -63,7 +63,7 @@ class UnwaitedProcess(HandleRule):
         if destination.kind not in (DISCARDED, LOCAL, INSTANCE):
             return
         if not handle.is_released(NEUTRAL_POPEN_METHODS):
-            self.report(handle.call)
+            self.report(handle.call, self.message.format(call=creation.name))
 
     def fix(self, node):
         return manage_with(self.facts, self.facts.handle(node), needs_call=ENDING_CALLS)
