@@ -123,7 +123,7 @@ class FileFacts:
 
     @cached_property
     def workers(self) -> Workers:
-        return Workers(self.tree, self.creations, self.classes, self.handle)
+        return Workers(self.tree, self.imports, self.creations, self.classes, self.handle)
 
     def enclosing_function(self, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
         return self.tree.enclosing_function(node)
