@@ -8,23 +8,22 @@ can stop.  A fix here helps every rule.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Dict, FrozenSet, Optional
+from typing import Dict, Optional
 
 import libcst as cst
 
+from leaklint.analysis.bindings import Bindings
 from leaklint.analysis.classes import ClassHierarchy
 from leaklint.analysis.creations import Creation, Creations
-from leaklint.analysis.handles import Handle
+from leaklint.analysis.handles import Handle, Handles
 from leaklint.analysis.names import ImportTable
 from leaklint.analysis.tree import SyntaxTree, is_async, is_generator
-from leaklint.analysis.workers import daemon_only_targets
-
+from leaklint.analysis.workers import Workers
 
 
 class FileFacts:
     def __init__(self, tree: SyntaxTree):
         self.tree = tree
-        self._handles: Dict[cst.Call, Handle] = {}
         self._generators: Dict[Optional[cst.FunctionDef], bool] = {}
 
     @cached_property
@@ -36,22 +35,26 @@ class FileFacts:
         return ClassHierarchy(self.tree, self.imports)
 
     @cached_property
+    def bindings(self) -> Bindings:
+        return Bindings(self.tree)
+
+    @cached_property
     def creations(self) -> Creations:
-        return Creations(self.tree, self.imports)
+        return Creations(self.tree, self.imports, self.bindings)
 
     def creation_of(self, call: cst.Call) -> Optional[Creation]:
         return self.creations.creation_of(call)
 
+    @cached_property
+    def handles(self) -> Handles:
+        return Handles(self.tree, self.classes, self.bindings)
+
     def handle(self, call: cst.Call) -> Handle:
-        handle = self._handles.get(call)
-        if handle is None:
-            handle = self._handles[call] = Handle(self.tree, self.classes, call)
-        return handle
+        return self.handles.handle(call)
 
     @cached_property
-    def daemon_only_targets(self) -> FrozenSet[cst.FunctionDef]:
-        """Functions this module runs only in daemon threads."""
-        return frozenset(daemon_only_targets(self.tree, self.creations, self.classes, self.handle))
+    def workers(self) -> Workers:
+        return Workers(self.tree, self.creations, self.classes, self.handle)
 
     def enclosing_function(self, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
         return self.tree.enclosing_function(node)
