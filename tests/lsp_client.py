@@ -16,13 +16,11 @@ from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
-SERVER = [sys.executable, "-m", "leaklint.lsp"]
+from tests.lsp_texts import CORRECT, DANGLING, SERVER, apply_edits  # noqa: F401 (the tests import them from here)
+
 # A test server that changes the rules (tests/lsp_patched_server.py).
 PATCHED_SERVER = [sys.executable, str(Path(__file__).with_name("lsp_patched_server.py"))]
 WAIT_SECONDS = 30.0  # a loaded 2-core machine running the suite in parallel is slow
-
-DANGLING = "import asyncio\n\n\nasync def work():\n    pass\n\n\nasync def main():\n    asyncio.create_task(work())\n"
-CORRECT = "import asyncio\n\n\nasync def work():\n    pass\n\n\nasync def main():\n    await asyncio.create_task(work())\n"
 
 
 def _record_publication(client: LanguageClient, params: types.PublishDiagnosticsParams) -> None:
@@ -133,26 +131,6 @@ async def published(client: LanguageClient, uri: str, version: int) -> List[type
 async def pull(client: LanguageClient, uri: str) -> List[types.Diagnostic]:
     report = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri)))
     return list(report.items)
-
-
-def apply_edits(text: str, edits: Sequence[types.TextEdit]) -> str:
-    """Apply LSP edits (UTF-16 positions) to ``text`` as an editor would."""
-    lines = text.splitlines(keepends=True) or [""]
-
-    def offset(position: types.Position) -> int:
-        before = sum(len(line) for line in lines[: position.line])
-        line = lines[position.line] if position.line < len(lines) else ""
-        units = 0
-        for index, char in enumerate(line):
-            if units >= position.character:
-                return before + index
-            units += 2 if ord(char) > 0xFFFF else 1
-        return before + len(line.rstrip("\r\n"))
-
-    for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
-        start, end = offset(edit.range.start), offset(edit.range.end)
-        text = text[:start] + edit.new_text + text[end:]
-    return text
 
 
 def edits_of(action: types.CodeAction, uri: str) -> List[types.TextEdit]:

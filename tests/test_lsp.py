@@ -7,11 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
-import pytest_lsp
-from lsprotocol import types
-from pytest_lsp import LanguageClient
 
-from tests.lsp_client import (
+pytest_lsp = pytest.importorskip("pytest_lsp", reason="pytest-lsp needs Python 3.10 or later")
+
+from lsprotocol import types  # noqa: E402
+from pytest_lsp import LanguageClient  # noqa: E402
+
+from tests.lsp_client import (  # noqa: E402
     CORRECT,
     DANGLING,
     PATCHED_SERVER,

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import sysconfig
 import threading
 import time
@@ -16,7 +15,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from tests.lsp_client import DANGLING, SERVER
+from tests.lsp_texts import DANGLING, SERVER
 
 WAIT_SECONDS = 30.0
 

@@ -16,7 +16,7 @@ from leaklint.lsp.server import ProjectConfigs, _kind_wanted
 from leaklint.lsp.translate import TextLines
 from leaklint.noqa import add_noqa, is_suppressed
 from leaklint.registry import rule_by_code
-from tests.lsp_client import apply_edits as apply_lsp_edits
+from tests.lsp_texts import apply_edits as apply_lsp_edits
 
 URI = "file:///project/app.py"
 
