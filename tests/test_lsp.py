@@ -298,6 +298,7 @@ async def test_bad_buffers_never_stop_the_server(client: LanguageClient, tmp_pat
         "nested.py": "x = " + "(" * 5000 + ")" * 5000 + "\n",
         "deep_blocks.py": "".join("    " * depth + "if x:\n" for depth in range(150)) + "    " * 150 + "pass\n",
         "empty.py": "",
+        "enormous.py": "x = 1\n" * 50_000,
         "lone_cr.py": "import asyncio\rasync def f():\r    asyncio.create_task(work())\r",
     }
     uris = {name: open_document(client, tmp_path / name, text) for name, text in bad.items()}
@@ -361,3 +362,16 @@ async def test_a_check_that_takes_too_long_is_abandoned_once(impatient_client: L
     assert message.type == types.MessageType.Warning and "slow.py" in message.message
     uri = open_document(client, tmp_path / "app.py", DANGLING)
     assert len(await published(client, uri, 1)) == 1  # a fresh check process took over
+
+
+async def test_requests_are_answered_while_a_check_runs(client: LanguageClient, tmp_path: Path):
+    await initialize(client, [tmp_path])
+    uri = open_document(client, tmp_path / "app.py", DANGLING)
+    [diagnostic] = await published(client, uri, 1)
+    slow = "import asyncio\n\n" + "".join(f"async def f{n}():\n    asyncio.create_task(work())\n" for n in range(1000))
+    slow_uri = open_document(client, tmp_path / "slow.py", slow)
+    await wait_for(lambda: not client.published or client.published[-1].uri == uri, "nothing")  # the slow check has just begun
+    hover = await client.text_document_hover_async(types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=diagnostic.range.start))
+    assert hover is not None and "LL101" in hover.contents.value
+    assert slow_uri not in client.diagnostics  # answered before the slow check ended
+    assert len(await published(client, slow_uri, 1)) == 1000

@@ -58,6 +58,13 @@ def test_lines_end_where_python_ends_them():
     assert lines.end() == types.Position(3, 0)
 
 
+@pytest.mark.parametrize("text", ["", "a", "a\n", "a\r\nb\rc\n\nd", "\r\r\n\n", "x\x0c\u2028y\r"])
+def test_lines_are_cut_as_fixes_cuts_them(text):
+    from leaklint.fixes import line_starts
+
+    assert TextLines(text).starts == line_starts(text)
+
+
 def test_positions_outside_the_text_are_clamped():
     lines = TextLines("x = 1\n")
     assert lines.position(10, 3) == types.Position(1, 0)

@@ -265,7 +265,7 @@ class LeaklintServer(LanguageServer):
                 return document.checked  # a check that ran while this one waited
             text_document = self.workspace.get_text_document(uri)
             version, generation, text = text_document.version, self.generation, text_document.source
-            findings = await self._findings(document, text, CHECK)
+            findings = await self._run(document, text, CHECK)
             if findings is None:
                 return None
             checked = Checked(version, generation, translate.TextLines(text, self._encoding()), findings)
@@ -284,9 +284,11 @@ class LeaklintServer(LanguageServer):
         document = self.documents.get(uri)
         return document.checked if document is not None else None
 
-    async def _findings(self, document: Document, text: str, kind: str) -> Optional[Any]:
-        """Run one job on ``text``: the findings (CHECK) or the fix outcome
-        (FIX_ALL); empty when it cannot be checked; None when cancelled."""
+    async def _run(self, document: Document, text: str, kind: str) -> Optional[Any]:
+        """Run one job on ``text`` in the check process.  CHECK: the findings,
+        empty when the text cannot be checked (a bad configuration, the time
+        limit, the process died: each logged), None when cancelled.  FIX_ALL:
+        the fix outcome, None when there is none."""
         path, config_path = self._paths(document.uri)
         try:
             rules = tuple(self.configs.rules_for(config_path))
@@ -317,7 +319,7 @@ class LeaklintServer(LanguageServer):
         # typed: quiet.  A rule that crashes is a leaklint bug: one log
         # message per document, the other rules' findings are kept.
         for problem in result.rule_errors:
-            self._log(document, types.MessageType.Error, f"{path}: {problem}")
+            self._log(document, types.MessageType.Error, f"{path}: {problem}", key=problem.split(":", 1)[0])
         return result.findings
 
     def _paths(self, uri: str) -> Tuple[str, Path]:
@@ -329,10 +331,13 @@ class LeaklintServer(LanguageServer):
         root = self.workspace.root_path or os.getcwd()
         return uri, Path(root) / "untitled.py"
 
-    def _log(self, document: Document, kind: types.MessageType, message: str) -> None:
-        if message in document.logged:
+    def _log(self, document: Document, kind: types.MessageType, message: str, key: Optional[str] = None) -> None:
+        """Log ``message`` unless one with the same ``key`` (default: the
+        message) was logged for this document already."""
+        key = message if key is None else key
+        if key in document.logged:
             return
-        document.logged.add(message)
+        document.logged.add(key)
         self.window_log_message(types.LogMessageParams(type=kind, message=f"leaklint: {message}"))
 
     def _show_error(self, message: str) -> None:
@@ -401,7 +406,7 @@ class LeaklintServer(LanguageServer):
         if document is None or self._check_lock is None:
             return None
         async with self._check_lock:
-            outcome = await self._findings(document, checked.lines.text, FIX_ALL)
+            outcome = await self._run(document, checked.lines.text, FIX_ALL)
         if not isinstance(outcome, FixOutcome) or not outcome.applied:
             return None
         edit = translate.replacement(checked.lines.text, outcome.text, checked.lines)
