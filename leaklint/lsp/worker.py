@@ -11,7 +11,9 @@ command does with one file's text, ``# noqa`` included.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence, Tuple, Type, Union
@@ -76,6 +78,12 @@ def run_job(job: Job) -> Union[FileResult, FixOutcome]:
 
 def _child_main(connection: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the editor's terminal is the server's business
+    # The server's stdout is the editor's LSP stream: nothing printed here may reach it.
+    try:
+        os.dup2(sys.stderr.fileno(), 1)
+    except (OSError, ValueError, AttributeError):
+        pass
+    sys.stdout = sys.stderr
     all_rules()  # imported before the first job, whose time limit must not pay for it
     connection.send("ready")
     while True:
@@ -170,7 +178,14 @@ class CheckWorker:
         self._kill()
         connection, child_end = self._context.Pipe()
         process = self._context.Process(target=_child_main, args=(child_end,), name="leaklint-lsp-check", daemon=True)
-        process.start()
+        try:
+            process.start()
+        except OSError:  # no fork server here (a sandbox without Unix sockets): spawn each child
+            if self._context.get_start_method() == "spawn":
+                raise WorkerDied() from None
+            self._context = multiprocessing.get_context("spawn")
+            process = self._context.Process(target=_child_main, args=(child_end,), name="leaklint-lsp-check", daemon=True)
+            process.start()
         child_end.close()  # so that the child's death reads as end-of-file here
         self._process, self._connection = process, connection
         try:
