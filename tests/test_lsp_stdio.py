@@ -108,11 +108,12 @@ def _diagnostics_of(uri: str):
     return lambda message: message.get("method") == "textDocument/publishDiagnostics" and message["params"]["uri"] == uri
 
 
-def test_shutdown_then_exit_ends_with_status_0_at_once(raw):
+def test_shutdown_then_exit_ends_with_status_0_at_once(raw, tmp_path):
+    uri = (tmp_path / "app.py").as_uri()
     client = raw()
     client.initialize()
-    _open(client, "file:///tmp/leaklint-lsp-test/app.py", DANGLING)
-    client.wait_for(_diagnostics_of("file:///tmp/leaklint-lsp-test/app.py"))
+    _open(client, uri, DANGLING)
+    client.wait_for(_diagnostics_of(uri))
     assert client.request(2, "shutdown", None)["result"] is None
     started = time.monotonic()
     client.send({"method": "exit", "params": None})  # stdin stays open: the server must not wait for it
@@ -128,15 +129,15 @@ def test_exit_without_shutdown_is_status_1(raw):
     assert client.process.wait(timeout=10) == 1
 
 
-def test_a_client_that_disconnects_ends_the_server(raw):
+def test_a_client_that_disconnects_ends_the_server(raw, tmp_path):
     client = raw()
     client.initialize()
-    _open(client, "file:///tmp/leaklint-lsp-test/app.py", DANGLING)
+    _open(client, (tmp_path / "app.py").as_uri(), DANGLING)
     client.process.stdin.close()
     assert client.process.wait(timeout=10) == 1  # no shutdown was asked for
 
 
-def test_malformed_messages_get_errors_and_the_server_stays_up(raw):
+def test_malformed_messages_get_errors_and_the_server_stays_up(raw, tmp_path):
     client = raw()
     client.initialize()
     unknown = client.request(2, "leaklint/noSuchMethod", {})
@@ -149,8 +150,9 @@ def test_malformed_messages_get_errors_and_the_server_stays_up(raw):
     assert bad_params["error"]["code"] in (-32602, -32603)  # invalid params (or pygls's internal error)
     no_document = client.request(4, "textDocument/hover", {"textDocument": {"uri": "file:///nowhere.py"}, "position": {"line": 0, "character": 0}})
     assert no_document.get("result") is None and "error" not in no_document
-    _open(client, "file:///tmp/leaklint-lsp-test/app.py", DANGLING)
-    published = client.wait_for(_diagnostics_of("file:///tmp/leaklint-lsp-test/app.py"))
+    uri = (tmp_path / "app.py").as_uri()
+    _open(client, uri, DANGLING)
+    published = client.wait_for(_diagnostics_of(uri))
     assert [d["code"] for d in published["params"]["diagnostics"]] == ["LL101"]
     assert client.process.poll() is None
     assert not [m for m in client.messages if m.get("method") == "window/showMessage"]  # no pop-ups for a client's bug
@@ -177,12 +179,12 @@ def test_stdio_flag_is_accepted():
     assert done.returncode == 0 and done.stdout.startswith("leaklint-lsp ")
 
 
-def test_memory_stays_bounded_over_a_thousand_changes(raw):
+def test_memory_stays_bounded_over_a_thousand_changes(raw, tmp_path):
     if not os.path.exists("/proc/self/status"):
         pytest.skip("reads the server's memory from /proc")
     client = raw()
     client.initialize()
-    uri = "file:///tmp/leaklint-lsp-test/big.py"
+    uri = (tmp_path / "big.py").as_uri()
     body = DANGLING + "".join(f"# filler line {n} {'x' * 60}\n" for n in range(1500))  # about 100 kB
     _open(client, uri, body)
     client.wait_for(_diagnostics_of(uri))
