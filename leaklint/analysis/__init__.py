@@ -8,16 +8,19 @@ can stop.  A fix here helps every rule.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Dict, Optional
+from typing import Dict, FrozenSet, Optional
 
 import libcst as cst
 
 from leaklint.analysis.bindings import Bindings
 from leaklint.analysis.classes import ClassHierarchy
+from leaklint.analysis.coroutines import Coroutines
 from leaklint.analysis.creations import Creation, Creations
 from leaklint.analysis.handles import Handle, Handles
+from leaklint.analysis.loops import main_functions
 from leaklint.analysis.names import ImportTable
 from leaklint.analysis.tree import SyntaxTree, is_async, is_generator
+from leaklint.analysis.waits import waits_forever
 from leaklint.analysis.workers import Workers
 
 
@@ -43,14 +46,62 @@ class FileFacts:
         return Creations(self.tree, self.imports, self.bindings)
 
     def creation_of(self, call: cst.Call) -> Optional[Creation]:
-        return self.creations.creation_of(call)
+        """What ``call`` creates.  ``ensure_future(x)`` makes a task only when
+        ``x`` may be a coroutine: given a future it returns that future, and
+        there is nothing to lose."""
+        creation = self.creations.creation_of(call)
+        if creation is not None and creation.name.endswith("ensure_future") and call.args:
+            if self.is_coroutine(call.args[0].value) is False:
+                return None
+        return creation
 
     @cached_property
     def handles(self) -> Handles:
         return Handles(self.tree, self.classes, self.bindings)
 
+    @cached_property
+    def coroutines(self) -> Coroutines:
+        return Coroutines(self.tree, self.imports, self.classes, self.creations.is_event_loop)
+
+    def is_coroutine(self, expr: cst.BaseExpression) -> Optional[bool]:
+        """True: ``expr`` is certainly a coroutine (a call of an ``async def``
+        of the module, of ``asyncio.sleep``...); False: certainly not (a
+        future, a plain function's result); None: unknown."""
+        return self.coroutines.is_coroutine(expr)
+
+    @property
+    def coroutine_functions(self) -> FrozenSet[cst.FunctionDef]:
+        """The functions and methods of this module whose call makes a coroutine."""
+        return self.coroutines.functions
+
+    def for_type_checkers_only(self, node: cst.CSTNode) -> bool:
+        """``node`` never runs: it sits under ``if TYPE_CHECKING:`` or in an annotation."""
+        child = node
+        for ancestor in self.tree.ancestors(node):
+            if isinstance(ancestor, cst.Annotation):
+                return True
+            if isinstance(ancestor, cst.If) and child is ancestor.body:
+                test = ancestor.test
+                if self.imports.resolves_to(test, "typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING") or (
+                    isinstance(test, cst.Name) and test.value == "TYPE_CHECKING"
+                ):
+                    return True
+            child = ancestor
+        return False
+
+    def waits_forever(self, call: cst.Call, creation: Creation) -> bool:
+        """``call`` (a ``get``/``wait``/``wait_for`` on what ``creation`` made)
+        waits with no timeout of its own: only a put, set or notify ends it."""
+        return waits_forever(self.tree, self.imports, call, creation.kind, creation.name.startswith("asyncio."))
+
     def handle(self, call: cst.Call) -> Handle:
         return self.handles.handle(call)
+
+    @cached_property
+    def main_functions(self) -> FrozenSet[cst.FunctionDef]:
+        """The functions the module runs as its main program (``main()``,
+        those called under ``if __name__ == "__main__":``)."""
+        return frozenset(main_functions(self.tree, self.imports))
 
     @cached_property
     def workers(self) -> Workers:

@@ -123,11 +123,13 @@ class Handles:
             self._uses[key] = uses
         return uses
 
-    def released_through_uses(self, destination: Destination, neutral_methods: FrozenSet[str]) -> bool:
-        key = (_key(destination), neutral_methods)
+    def released_through_uses(self, destination: Destination, neutral_methods: FrozenSet[str], neutral_uses: FrozenSet[str]) -> bool:
+        key = (_key(destination), neutral_methods, neutral_uses)
         answer = self._released.get(key)
         if answer is None:
-            answer = self._released[key] = any(_may_release(use, neutral_methods) for use in self.uses_of(destination))
+            answer = self._released[key] = any(
+                _may_release(use, neutral_methods, neutral_uses) for use in self.uses_of(destination)
+            )
         return answer
 
     def _references(self, destination: Destination) -> List[cst.CSTNode]:
@@ -189,29 +191,30 @@ class Handle:
     def calls(self, *methods: str) -> List[Use]:
         return [use for use in self.uses if use.kind == CALL and use.attr in methods]
 
-    def is_released(self, neutral_methods: FrozenSet[str]) -> bool:
+    def is_released(self, neutral_methods: FrozenSet[str], neutral_uses: FrozenSet[str] = frozenset()) -> bool:
         """Some use may release the handle or hand it to someone who will.
 
-        ``neutral_methods`` are the calls that do neither (``start``, ``put``...).
-        For a handle inside a container, the container's own collecting calls
-        (``tasks.append(t)``) are neutral too."""
+        ``neutral_methods`` are the calls that do neither (``start``, ``put``...),
+        ``neutral_uses`` the other kinds of use that do not (``with condition:``
+        only holds its lock).  For a handle inside a container, the
+        container's own collecting calls (``tasks.append(t)``) are neutral too."""
         destination = self.destination
         if destination.kind == INSTANCE and self._handles.classes.inherits_unseen_code(destination.owner):
             return True  # a base class from elsewhere may release it
         if destination.in_container:
             neutral_methods = neutral_methods | COLLECTING_METHODS
         chained = self._chained_use()
-        if chained is not None and _may_release(chained, neutral_methods):
+        if chained is not None and _may_release(chained, neutral_methods, neutral_uses):
             return True
-        return self._handles.released_through_uses(destination, neutral_methods)
+        return self._handles.released_through_uses(destination, neutral_methods, neutral_uses)
 
 
 def _key(destination: Destination) -> tuple:
     return (destination.kind, destination.name, destination.owner, destination.in_container)
 
 
-def _may_release(use: Use, neutral_methods: FrozenSet[str]) -> bool:
-    if use.kind in _NEUTRAL_KINDS:
+def _may_release(use: Use, neutral_methods: FrozenSet[str], neutral_uses: FrozenSet[str] = frozenset()) -> bool:
+    if use.kind in _NEUTRAL_KINDS or use.kind in neutral_uses:
         return False
     return not (use.kind == CALL and use.attr in neutral_methods)
 
@@ -260,12 +263,47 @@ def _destination(tree: SyntaxTree, bindings: Bindings, call: cst.Call) -> Destin
         if parent_type in (cst.IfExp, cst.BooleanOperation):
             node = parent  # either branch's value flows on
             continue
+        if parent_type is cst.Lambda and parent.body is node:
+            # ``loop.call_soon(lambda: asyncio.create_task(c))``: whoever calls
+            # the callback drops what it returns.
+            return Destination(DISCARDED) if _is_callback(tree, parent) else Destination(ESCAPED)
         if parent_type is cst.Arg:
             collector = _collecting_receiver(parent_of(parent), parent)
             if collector is not None:
                 return _container_binding(tree, bindings, collector)
             return Destination(ESCAPED)
         return Destination(ESCAPED)
+
+
+# Calls that run a callback and throw its result away.
+_CALLBACK_TAKERS = frozenset(
+    {
+        "call_soon",
+        "call_soon_threadsafe",
+        "call_later",
+        "call_at",
+        "add_done_callback",
+        "add_signal_handler",
+        "add_reader",
+        "add_writer",
+        "register",
+        "Timer",
+        "Thread",
+    }
+)
+
+
+def _is_callback(tree: SyntaxTree, function: cst.Lambda) -> bool:
+    """``function`` is handed to a call that runs it and drops its result: a
+    loop's ``call_soon``, ``add_done_callback``, ``atexit.register``, a
+    thread's target."""
+    arg = tree.parent.get(function)
+    call = tree.parent.get(arg) if isinstance(arg, cst.Arg) else None
+    if not isinstance(call, cst.Call):
+        return False
+    func = call.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+    return name in _CALLBACK_TAKERS
 
 
 def _collecting_receiver(call: Optional[cst.CSTNode], arg: cst.Arg) -> Optional[cst.BaseExpression]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Type
+from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Tuple, Type
 
 import libcst as cst
 
@@ -88,9 +88,9 @@ class SyntaxTree:
         self.calls: List[cst.Call] = []
         self.visited: List[cst.CSTNode] = []
         # Memos of the navigation below: each node's scope, whether it runs
-        # under ``pytest.raises``, and the method around each scope.
+        # under ``pytest.raises`` (or another test context), and the method around each scope.
         self._scopes: Dict[cst.CSTNode, cst.CSTNode] = {}
-        self._raises: Dict[cst.CSTNode, bool] = {}
+        self._test_contexts: Dict[FrozenSet[str], Dict[cst.CSTNode, bool]] = {}
         self._methods: Dict[cst.CSTNode, Optional[Tuple[cst.FunctionDef, cst.ClassDef, str]]] = {}
         self._walk(frozenset(visited_types))
 
@@ -208,14 +208,23 @@ class SyntaxTree:
         """``node`` runs inside ``with pytest.raises(...)`` or
         ``with self.assertRaises(...)`` in its own function: the test expects
         it to fail, so what it creates never exists and its loop ends."""
-        known = self._raises.get(node)
-        if known is not None:
-            return known
+        return self._under_test_context(node, _RAISES_CONTEXTS)
+
+    def expected_to_warn(self, node: cst.CSTNode) -> bool:
+        """``node`` runs inside ``with self.assertWarns(...)``,
+        ``pytest.warns(...)`` or ``check_warnings(...)`` in its own function:
+        the test provokes the warning on purpose."""
+        return self._under_test_context(node, _WARNS_CONTEXTS)
+
+    def _under_test_context(self, node: cst.CSTNode, contexts: FrozenSet[str]) -> bool:
+        """``node`` runs inside ``with <one of contexts>(...)`` in its own
+        function.  The answer is remembered for every node climbed past."""
+        memo = self._test_contexts.setdefault(contexts, {})
         parent_of = self.parent.get
         climbed = []
         current = node
         while True:
-            known = self._raises.get(current)
+            known = memo.get(current)
             if known is not None:
                 answer = known
                 break
@@ -224,12 +233,12 @@ class SyntaxTree:
             if parent is None or type(parent) in _FUNCTION_OR_CLASS:
                 answer = False
                 break
-            if type(parent) is cst.With and _expects_raise(parent):
+            if type(parent) is cst.With and _with_calls_one_of(parent, contexts):
                 answer = True
                 break
             current = parent
         for passed in climbed:
-            self._raises[passed] = answer
+            memo[passed] = answer
         return answer
 
     def method_owner(self, function: cst.FunctionDef) -> Optional[cst.ClassDef]:
@@ -272,16 +281,17 @@ class SyntaxTree:
         return None
 
 
-def _expects_raise(statement: cst.With) -> bool:
+def _with_calls_one_of(statement: cst.With, contexts: FrozenSet[str]) -> bool:
     for item in statement.items:
         func = item.item.func if isinstance(item.item, cst.Call) else None
         name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
-        if name in _RAISES_CONTEXTS:
+        if name in contexts:
             return True
     return False
 
 
 _RAISES_CONTEXTS = frozenset({"raises", "assertRaises", "assertRaisesRegex"})
+_WARNS_CONTEXTS = frozenset({"warns", "assertWarns", "assertWarnsRegex", "check_warnings"})
 
 
 def _is_label(name: cst.Name, parent: cst.CSTNode) -> bool:
