@@ -43,7 +43,7 @@ class UnwaitedProcess(HandleRule):
 
     code = "LL203"
     name = "unwaited-process"
-    message = "subprocess.Popen child is never waited for: it becomes a zombie; call wait() or communicate()"
+    message = "the child made by {call} is never waited for: it becomes a zombie; call wait() or communicate()"
     modules = ("subprocess",)
     trigger = r"Popen"
     kinds = (CHILD_PROCESS,)
@@ -53,4 +53,4 @@ class UnwaitedProcess(HandleRule):
         if destination.kind not in (DISCARDED, LOCAL, INSTANCE):
             return
         if not handle.is_released(NEUTRAL_POPEN_METHODS):
-            self.report(handle.call)
+            self.report(handle.call, self.message.format(call=creation.name))
