@@ -16,8 +16,9 @@ from leaklint.analysis.bindings import Bindings
 from leaklint.analysis.classes import ClassHierarchy
 from leaklint.analysis.coroutines import Coroutines
 from leaklint.analysis.creations import Creation, Creations
+from leaklint.analysis.flow import Flows
 from leaklint.analysis.handles import Handle, Handles
-from leaklint.analysis.loops import main_functions
+from leaklint.analysis.loops import ends_the_process, main_functions
 from leaklint.analysis.names import ImportTable
 from leaklint.analysis.tree import SyntaxTree, is_async, is_generator
 from leaklint.analysis.waits import waits_forever
@@ -27,6 +28,7 @@ from leaklint.analysis.workers import Workers
 class FileFacts:
     def __init__(self, tree: SyntaxTree):
         self.tree = tree
+        self._process_enders: Dict[cst.FunctionDef, bool] = {}
         self._generators: Dict[Optional[cst.FunctionDef], bool] = {}
 
     @cached_property
@@ -56,8 +58,13 @@ class FileFacts:
         return creation
 
     @cached_property
+    def flows(self) -> Flows:
+        """Control-flow graphs, built only for the functions a path question is asked about."""
+        return Flows(self.tree, self.imports)
+
+    @cached_property
     def handles(self) -> Handles:
-        return Handles(self.tree, self.classes, self.bindings)
+        return Handles(self.tree, self.classes, self.bindings, lambda: self.flows)
 
     @cached_property
     def coroutines(self) -> Coroutines:
@@ -96,6 +103,15 @@ class FileFacts:
 
     def handle(self, call: cst.Call) -> Handle:
         return self.handles.handle(call)
+
+    def ends_the_process(self, node: cst.CSTNode) -> bool:
+        """The function around ``node`` exits the process itself."""
+        function = self.tree.enclosing_function(node)
+        if function is None:
+            return False
+        if function not in self._process_enders:
+            self._process_enders[function] = ends_the_process(function, self.imports)
+        return self._process_enders[function]
 
     @cached_property
     def main_functions(self) -> FrozenSet[cst.FunctionDef]:

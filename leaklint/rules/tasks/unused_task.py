@@ -11,8 +11,10 @@ class UnusedTask(HandleRule):
     ## What it does
     Flags a task from `asyncio.create_task(...)`, `asyncio.ensure_future(...)`,
     `loop.create_task(...)` or `loop.run_in_executor(...)` that is assigned to
-    a local variable (or put in a local list) which the function never reads
-    again.
+    a local variable which the function never reads again, or collected into
+    a local list, set, dict or deque (`append`, `add`, `extend`, `insert`,
+    `appendleft`, `tasks[key] = task`, `setdefault`) that the function never
+    reads, returns or hands on: adding to a container is not reading it.
 
     ## Why is this bad?
     The name looks like a reference, but the function returns and the local
@@ -45,11 +47,16 @@ class UnusedTask(HandleRule):
         "task {name!r} is never used: when this function returns, only the loop's weak reference is left; "
         "await it, gather it or keep it in a set of background tasks"
     )
+    container_message = (
+        "the tasks in {name!r} are never used: when this function returns, only the loop's weak references are left; "
+        "await or gather them, or keep them in a set of background tasks"
+    )
     modules = ("asyncio",)
     trigger = r"create_task|ensure_future|run_in_executor|gather|shield|run_coroutine_threadsafe|\bTask\b"
     kinds = (TASK,)
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:
         destination = handle.destination
-        if destination.kind == LOCAL and not handle.reads():
-            self.report(handle.call, self.message.format(name=destination.name))
+        if destination.kind == LOCAL and not handle.is_read():
+            message = self.container_message if destination.in_container else self.message
+            self.report(handle.call, message.format(name=destination.name))

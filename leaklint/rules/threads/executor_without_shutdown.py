@@ -32,6 +32,10 @@ class ExecutorWithoutShutdown(HandleRule):
     on `self` counts as released if any method of the class releases it.
     Executors created at module or class level are program-lifetime
     singletons and are left alone: their workers are joined at exit.
+    A local executor (or one on `self` created and shut down in the same
+    method and nowhere else) must be shut down, or handed on, on every path
+    to the end of the function: one shut down below an early `return` is
+    reported with that return's line.
 
     ## Why is this bad?
     Each executor owns worker threads or processes. One created per call and
@@ -60,6 +64,7 @@ class ExecutorWithoutShutdown(HandleRule):
     code = "LL202"
     name = "executor-without-shutdown"
     message = "{call} is never shut down: use it in a `with` block or call {release}"
+    path_message = "{call} is not shut down {path}: use it in a `with` block or call {release} on every path"
     modules = ("concurrent", "multiprocessing")
     trigger = r"Executor|Pool"
     kinds = (EXECUTOR, POOL,)
@@ -68,6 +73,10 @@ class ExecutorWithoutShutdown(HandleRule):
         destination = handle.destination
         if destination.kind not in (DISCARDED, LOCAL, INSTANCE):
             return
+        release = "shutdown()" if creation.kind == EXECUTOR else "close() and join()"
         if not handle.is_released(NEUTRAL_POOL_METHODS):
-            release = "shutdown()" if creation.kind == EXECUTOR else "close() and join()"
             self.report(handle.call, self.message.format(call=creation.name, release=release))
+            return
+        path = handle.leaking_path(NEUTRAL_POOL_METHODS)
+        if path is not None:
+            self.report(handle.call, self.path_message.format(call=creation.name, path=path, release=release))
