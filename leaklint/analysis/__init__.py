@@ -18,6 +18,7 @@ from leaklint.analysis.coroutines import Coroutines
 from leaklint.analysis.creations import Creation, Creations
 from leaklint.analysis.flow import Flows
 from leaklint.analysis.handles import Handle, Handles
+from leaklint.analysis.loops import ends_the_process, main_functions
 from leaklint.analysis.names import ImportTable
 from leaklint.analysis.tree import SyntaxTree, is_async, is_generator
 from leaklint.analysis.waits import waits_forever
@@ -27,6 +28,7 @@ from leaklint.analysis.workers import Workers
 class FileFacts:
     def __init__(self, tree: SyntaxTree):
         self.tree = tree
+        self._process_enders: Dict[cst.FunctionDef, bool] = {}
         self._generators: Dict[Optional[cst.FunctionDef], bool] = {}
 
     @cached_property
@@ -46,7 +48,14 @@ class FileFacts:
         return Creations(self.tree, self.imports, self.bindings)
 
     def creation_of(self, call: cst.Call) -> Optional[Creation]:
-        return self.creations.creation_of(call)
+        """What ``call`` creates.  ``ensure_future(x)`` makes a task only when
+        ``x`` may be a coroutine: given a future it returns that future, and
+        there is nothing to lose."""
+        creation = self.creations.creation_of(call)
+        if creation is not None and creation.name.endswith("ensure_future") and call.args:
+            if self.is_coroutine(call.args[0].value) is False:
+                return None
+        return creation
 
     @cached_property
     def flows(self) -> Flows:
@@ -94,6 +103,21 @@ class FileFacts:
 
     def handle(self, call: cst.Call) -> Handle:
         return self.handles.handle(call)
+
+    def ends_the_process(self, node: cst.CSTNode) -> bool:
+        """The function around ``node`` exits the process itself."""
+        function = self.tree.enclosing_function(node)
+        if function is None:
+            return False
+        if function not in self._process_enders:
+            self._process_enders[function] = ends_the_process(function, self.imports)
+        return self._process_enders[function]
+
+    @cached_property
+    def main_functions(self) -> FrozenSet[cst.FunctionDef]:
+        """The functions the module runs as its main program (``main()``,
+        those called under ``if __name__ == "__main__":``)."""
+        return frozenset(main_functions(self.tree, self.imports))
 
     @cached_property
     def workers(self) -> Workers:

@@ -16,7 +16,10 @@ class UnwaitedProcess(HandleRule):
     child is never reaped: no `wait()`, `communicate()` or `poll()` on it.
     `kill()` or `terminate()` alone does not count: the child still has to
     be waited for. A process on `self` counts as waited if any method of the
-    class waits for it.
+    class waits for it. A child started by a function that then exits or
+    execs the process itself (`os._exit()`, `os.exec*()`, `sys.exit()`) is
+    left alone: it is reparented, not leaked. So is a child made by a
+    function of the module that returns it: its callers are judged instead.
 
     A local child (or one on `self` created and waited in the same method
     and nowhere else) must be waited, or handed on, on every path from its
@@ -59,8 +62,10 @@ class UnwaitedProcess(HandleRule):
 
     code = "LL203"
     name = "unwaited-process"
-    message = "subprocess.Popen child is never waited for: it becomes a zombie; call wait() or communicate()"
-    path_message = "subprocess.Popen child is not waited for {path}: it becomes a zombie; call wait() or communicate() on every path"
+    message = "the child made by {call} is never waited for: it becomes a zombie; call wait() or communicate()"
+    path_message = (
+        "the child made by {call} is not waited for {path}: it becomes a zombie; call wait() or communicate() on every path"
+    )
     modules = ("subprocess",)
     trigger = r"Popen"
     kinds = (CHILD_PROCESS,)
@@ -69,9 +74,11 @@ class UnwaitedProcess(HandleRule):
         destination = handle.destination
         if destination.kind not in (DISCARDED, LOCAL, INSTANCE):
             return
+        if self.facts.ends_the_process(handle.call):
+            return  # the process exits (or execs) itself: its children are reparented, not leaked
         if not handle.is_released(NEUTRAL_POPEN_METHODS):
-            self.report(handle.call)
+            self.report(handle.call, self.message.format(call=creation.name))
             return
         path = handle.leaking_path(NEUTRAL_POPEN_METHODS)
         if path is not None:
-            self.report(handle.call, self.path_message.format(path=path))
+            self.report(handle.call, self.path_message.format(call=creation.name, path=path))
