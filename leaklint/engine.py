@@ -13,7 +13,8 @@ The steps, each skipped when it cannot matter:
 4. Parse with libcst, walk the tree once to build the shared facts, drop the
    rules whose modules are not imported, and call each remaining rule's
    ``visit_*`` methods for the nodes it asked for.
-5. Compute positions for the reported nodes only.
+5. Compute positions for the reported nodes only (and for the nodes their
+   fixes name, in the same pass), and turn each fix into text edits.
 
 Every failure becomes a one-line ``FileResult.error``; a rule that raises is
 stopped for this file and the other rules' findings are kept.
@@ -32,6 +33,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Type, Union
 import libcst as cst
 
 from leaklint.analysis import FileFacts
+from leaklint.analysis.edits import PlannedFix, SourceLines, plan_nodes, resolve
 from leaklint.analysis.tree import SyntaxTree
 from leaklint.deep import call_with_deep_stack
 from leaklint.finding import FileResult, Finding
@@ -81,7 +83,7 @@ def check_source(
         if may_nest_deeply(text):
             _python_syntax_error(text)  # refuses nesting that would crash libcst
         module = _parse(text)
-        _run_rules(module, candidates, result)
+        _run_rules(module, candidates, result, text)
     except SourceError as error:
         result.error = str(error)
     except RecursionError:
@@ -200,14 +202,14 @@ def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
-def _run_rules(module: cst.Module, rules: Sequence[Type[Rule]], result: FileResult) -> None:
+def _run_rules(module: cst.Module, rules: Sequence[Type[Rule]], result: FileResult, text: str) -> None:
     visited_types = {node_type for rule in rules for node_type in _visits(rule)}
     tree = SyntaxTree(module, visited_types)
     facts = FileFacts(tree)
-    reported: List[Tuple[Type[Rule], cst.CSTNode, str]] = []
+    reported: List[Tuple[Type[Rule], cst.CSTNode, str, Optional[PlannedFix]]] = []
 
-    def reporter(rule: Rule, node: cst.CSTNode, message: str) -> None:
-        reported.append((type(rule), node, message))
+    def reporter(rule: Rule, node: cst.CSTNode, message: str, fix: Optional[PlannedFix] = None) -> None:
+        reported.append((type(rule), node, message, fix))
 
     dispatch: Dict[type, List] = {}
     for rule_class in rules:
@@ -227,7 +229,7 @@ def _run_rules(module: cst.Module, rules: Sequence[Type[Rule]], result: FileResu
             except Exception as error:  # one rule's bug must not cost the others
                 failed[rule] = f"internal error in {rule.code} ({rule.name}): {_one_line(error)}"
     result.rule_errors = list(failed.values())
-    result.findings = _findings(module, result.path, reported)
+    result.findings = _findings(module, result.path, reported, text)
 
 
 @lru_cache(maxsize=None)
@@ -235,16 +237,20 @@ def _visits(rule: Type[Rule]) -> Dict[type, str]:
     return rule.visited_types()
 
 
-def _findings(module: cst.Module, path: str, reported) -> List[Finding]:
+def _findings(module: cst.Module, path: str, reported, text: str) -> List[Finding]:
+    """Findings with their positions, and their fixes as text edits: the nodes
+    a fix names are positioned in the same one pass as the reported nodes."""
     if not reported:
         return []
-    nodes = [node for _, node, _ in reported]
+    nodes = [node for _, node, _, _ in reported] + plan_nodes([plan for *_, plan in reported])
     try:
         ranges = positions(module, nodes)
     except RecursionError:
         ranges = call_with_deep_stack(positions, module, nodes)
+    lines = SourceLines(text) if any(plan is not None for *_, plan in reported) else None
     findings = set()
-    for rule, node, message in reported:
+    for rule, node, message, plan in reported:
         start_line, start_column, end_line, end_column = ranges[node]
-        findings.add(Finding(path, start_line, start_column + 1, end_line, end_column + 1, rule.code, rule.name, message))
+        fix = resolve(plan, ranges, lines) if plan is not None and lines is not None else None
+        findings.add(Finding(path, start_line, start_column + 1, end_line, end_column + 1, rule.code, rule.name, message, fix))
     return sorted(findings)

@@ -49,11 +49,13 @@ class FileFacts:
 
     def creation_of(self, call: cst.Call) -> Optional[Creation]:
         """What ``call`` creates.  ``ensure_future(x)`` makes a task only when
-        ``x`` may be a coroutine: given a future it returns that future, and
-        there is nothing to lose."""
+        ``x`` is a coroutine: given a future it returns that future, and there
+        is nothing to lose; when we cannot tell, we stay quiet."""
         creation = self.creations.creation_of(call)
-        if creation is not None and creation.name.endswith("ensure_future") and call.args:
-            if self.is_coroutine(call.args[0].value) is False:
+        if creation is not None and creation.name.endswith("ensure_future"):
+            # What it was given must certainly be a coroutine: an awaitable of
+            # another module (tornado's ``lock.acquire()``) is usually a future.
+            if not call.args or self.is_coroutine(call.args[0].value) is not True:
                 return None
         return creation
 
@@ -121,7 +123,7 @@ class FileFacts:
 
     @cached_property
     def workers(self) -> Workers:
-        return Workers(self.tree, self.creations, self.classes, self.handle)
+        return Workers(self.tree, self.imports, self.creations, self.classes, self.handle)
 
     def enclosing_function(self, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
         return self.tree.enclosing_function(node)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from leaklint.analysis.creations import Creation, TASK
 from leaklint.analysis.handles import Handle, LOCAL
+from leaklint.fix_builders import keep_in_background_set
 from leaklint.rule import HandleRule
 
 
@@ -37,6 +38,18 @@ class UnusedTask(HandleRule):
         await task
     ```
 
+    ## Fix safety
+    The fix keeps the task in a module-level set of background tasks until it
+    is done, the idiom of the asyncio documentation: `background_tasks.add(task)` and
+    `task.add_done_callback(background_tasks.discard)` follow the assignment. It reuses a
+    module-level `name = set()` used only that way, or adds
+    `background_tasks = set()` after the imports (under a name nothing in the
+    module uses). It is **unsafe**: it changes the task's lifetime (it now
+    runs to the end instead of possibly vanishing, and holds its memory till
+    then) and adds module state; when the task should be awaited or gathered
+    instead, do that. Offered only inside a function, for a statement on a
+    line of its own.
+
     ## References
     - [asyncio.create_task](https://docs.python.org/3/library/asyncio-task.html#asyncio.create_task)
     """
@@ -60,3 +73,6 @@ class UnusedTask(HandleRule):
         if destination.kind == LOCAL and not handle.is_read():
             message = self.container_message if destination.in_container else self.message
             self.report(handle.call, message.format(name=destination.name))
+
+    def fix(self, node):
+        return keep_in_background_set(self.facts, self.facts.handle(node))

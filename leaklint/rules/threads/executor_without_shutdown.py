@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from leaklint.analysis.creations import Creation, EXECUTOR, POOL
 from leaklint.analysis.handles import Handle, DISCARDED, INSTANCE, LOCAL
+from leaklint.fix_builders import manage_with
 from leaklint.rule import HandleRule
 
 # Calls that hand work to the pool without ever shutting it down.
@@ -56,6 +57,16 @@ class ExecutorWithoutShutdown(HandleRule):
             return list(executor.map(resize, images))
     ```
 
+    ## Fix safety
+    For a local `name = Executor(...)` used only in the statements that
+    follow it in the same block (not by a nested function), the fix rewrites
+    it as `with Executor(...) as name:` around those statements. It is
+    **unsafe**: leaving the `with` waits for the submitted work
+    (`shutdown(wait=True)`), so the function may now return later, also when
+    it raises. A `multiprocessing` pool's `with` calls `terminate()`, which
+    would kill work still pending: for pools the fix is offered only when
+    every call on the pool is a blocking `map`, `starmap` or `apply`.
+
     ## References
     - [Executor.shutdown](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Executor.shutdown)
     - [multiprocessing.pool.Pool](https://docs.python.org/3/library/multiprocessing.html#multiprocessing.pool.Pool)
@@ -80,3 +91,11 @@ class ExecutorWithoutShutdown(HandleRule):
         path = handle.leaking_path(NEUTRAL_POOL_METHODS)
         if path is not None:
             self.report(handle.call, self.path_message.format(call=creation.name, path=path, release=release))
+
+    def fix(self, node):
+        only_calls = None if self.facts.creation_of(node).kind == EXECUTOR else BLOCKING_POOL_METHODS
+        return manage_with(self.facts, self.facts.handle(node), only_calls=only_calls)
+
+
+# A pool's ``with`` terminates it: only calls whose results are complete on return survive that.
+BLOCKING_POOL_METHODS = frozenset({"map", "starmap", "apply"})

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from leaklint.analysis.creations import Creation, CHILD_PROCESS
 from leaklint.analysis.handles import Handle, DISCARDED, INSTANCE, LOCAL
+from leaklint.fix_builders import manage_with
 from leaklint.rule import HandleRule
 
 # Calls that leave the child unreaped: signalling it is not waiting for it.
@@ -56,6 +57,15 @@ class UnwaitedProcess(HandleRule):
     or keep the `Popen` and `wait()` for it, or use it in a `with` block;
     after a timeout, `kill()` the child and `communicate()` again.
 
+    ## Fix safety
+    For a local `child = Popen(...)` that the statements after it in the same
+    block kill or terminate (and nothing else uses), the fix rewrites it as
+    `with Popen(...) as child:` around those statements, so the killed child
+    is waited for. It is **unsafe**: leaving the `with` closes the pipes and
+    waits for the child, also when the block raises or takes a path that
+    does not reach the kill. No fix is offered for a child that is not
+    killed in the block: waiting for it might block for as long as it runs.
+
     ## References
     - [Popen.wait](https://docs.python.org/3/library/subprocess.html#subprocess.Popen.wait)
     """
@@ -82,3 +92,10 @@ class UnwaitedProcess(HandleRule):
         path = handle.leaking_path(NEUTRAL_POPEN_METHODS)
         if path is not None:
             self.report(handle.call, self.path_message.format(call=creation.name, path=path))
+
+    def fix(self, node):
+        return manage_with(self.facts, self.facts.handle(node), needs_call=ENDING_CALLS)
+
+
+# Calls that show the code means the child to end within the block.
+ENDING_CALLS = frozenset({"kill", "terminate"})
