@@ -513,3 +513,53 @@ def test_resolve_kinds(index):
     assert view.resolve("spawn").kind == FUNCTION
     assert view.resolve("Poller").kind == CLASS
     assert view.resolve("helpers_module").kind == "module"
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda path: path.name)
+def test_the_checked_modules_own_summary_from_libcst_agrees_with_ast(path):
+    import libcst as cst
+
+    from leaklint.analysis.project import summary_of_cst
+
+    source = path.read_text(encoding="utf-8")
+    from_cst, from_ast = summary_of_cst(cst.parse_module(source)), summarize(source)
+    assert from_cst.names == from_ast.names
+    assert {name: facts.bases for name, facts in from_cst.classes.items()} == {
+        name: facts.bases for name, facts in from_ast.classes.items()
+    }
+    assert set(from_cst.functions) == set(from_ast.functions)
+    assert from_cst.star_imports == from_ast.star_imports
+
+
+def test_own_summary_from_libcst_with_conditional_and_shadowing_bindings():
+    import libcst as cst
+
+    from leaklint.analysis.project import summary_of_cst
+
+    source = textwrap.dedent(
+        """
+        import os.path
+        from . import helpers as h
+        from .base import *
+        try:
+            from .fast import spawn
+        except ImportError:
+            from .slow import spawn
+        if h:
+            from .workers import Poller
+        run = h.run
+        launch = make()
+
+        class Local(Poller, object):
+            def start(self):
+                pass
+
+        def Poller():
+            pass
+        """
+    )
+    summary = summary_of_cst(cst.parse_module(source))
+    assert summary == summarize(source)._replace(functions=summary.functions, imports=summary.imports)
+    assert summary.names["spawn"] is None and summary.names["Poller"] is None and summary.names["run"] == ".:helpers.run"
+    assert summary.classes["Local"].bases == ("?", "builtins:object")
+    assert set(summary.functions) == {"Local.start", "Poller"}

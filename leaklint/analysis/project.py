@@ -27,10 +27,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple, Union
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple, Union
+
+import libcst as cst
 
 from leaklint.analysis.creations import _CONSTRUCTORS, _QUEUES, _WORKER_BASES, QUEUE, WORKER
-from leaklint.analysis.summary import ClassSummary, FunctionSummary, ModuleSummary, Returned, summarize
+from leaklint.analysis.names import dotted_name
+from leaklint.analysis.summary import ClassSummary, FunctionSummary, ModuleSummary, Returned, full_name, summarize
 from leaklint.summary_cache import SummaryCache
 
 _PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
@@ -83,6 +86,8 @@ class ProjectIndex:
         self._found: Dict[Tuple[Tuple[str, ...], str], Optional[Tuple[str, bool]]] = {}
         # absolute path -> its summary and digest, as first read in this index's life
         self._summaries: Dict[str, Tuple[ModuleSummary, str]] = {}
+        # (roots, absolute dotted name) -> what it resolved to, and the files that answer read
+        self._resolved: Dict[Tuple[Tuple[str, ...], str], Tuple[Optional["Target"], Dict[str, str]]] = {}
         self.errors: Dict[str, str] = {}  # path -> why its summary is empty
 
     # -- where modules are ------------------------------------------------------
@@ -195,6 +200,7 @@ class ProjectIndex:
             self._found.clear()
         else:
             self._summaries.pop(os.path.abspath(path), None)
+        self._resolved.clear()
 
     def digest_at(self, path: str) -> Optional[str]:
         """The digest of the summary of ``path`` now; None if it is gone."""
@@ -220,12 +226,27 @@ class ModuleView:
         self.summary = summary
         # The files whose summaries the answers so far depended on -> digest.
         self.dependencies: Dict[str, str] = {}
+        self._resolved: Dict[str, Optional[Target]] = {}
+        # While resolving: the answer read this module's own summary (which
+        # may be an unsaved buffer), or ran out of hops; either way it is not
+        # shared with other views.
+        self._read_own = False
+        self._exhausted = False
+        own = summary
+        self._bound = set(own.names) | set(own.classes) | {name.partition(".")[0] for name in own.functions}
 
     # -- the questions -------------------------------------------------------------
 
     def resolve(self, dotted: str) -> Optional[Target]:
         """What a dotted name written at module level of this module means."""
-        return self._resolve(f":{dotted}", self.location, _MAX_HOPS)
+        if dotted in self._resolved:
+            return self._resolved[dotted]
+        if dotted.partition(".")[0] not in self._bound and not self.summary.star_imports:
+            target = None  # a local variable, a builtin, an attribute of one: nothing the project defines
+        else:
+            target = self._resolve(f":{dotted}", self.location, _MAX_HOPS)
+        self._resolved[dotted] = target
+        return target
 
     def returned_handle(self, dotted: str) -> Optional[Tuple[Returned, str]]:
         """The fresh handle that calling ``dotted`` returns, with the name of
@@ -264,7 +285,30 @@ class ModuleView:
 
     def _resolve(self, ref: str, location: ModuleLocation, hops: int) -> Optional[Target]:
         if hops <= 0:
+            self._exhausted = True
             return None
+        full = self._absolute(ref, location)
+        if full is None:
+            return None
+        key = (location.roots, full)
+        known = self.index._resolved.get(key)
+        if known is not None:
+            self.dependencies.update(known[1])
+            return known[0]
+        outer, read_own, exhausted = self.dependencies, self._read_own, self._exhausted
+        self.dependencies, self._read_own, self._exhausted = {}, False, False
+        try:
+            target = self._resolve_absolute(full, location.roots, hops)
+        finally:
+            found, shareable = self.dependencies, not (self._read_own or self._exhausted)
+            outer.update(found)
+            self.dependencies = outer
+            self._read_own, self._exhausted = read_own or self._read_own, exhausted or self._exhausted
+        if shareable:
+            self.index._resolved[key] = (target, found)
+        return target
+
+    def _absolute(self, ref: str, location: ModuleLocation) -> Optional[str]:
         module_part, _, qualified = ref.partition(":")
         if not module_part:
             base: Optional[str] = location.name
@@ -274,17 +318,19 @@ class ModuleView:
             base = module_part
         if not base:
             return None
-        full = f"{base}.{qualified}" if qualified else base
+        return f"{base}.{qualified}" if qualified else base
+
+    def _resolve_absolute(self, full: str, roots: Tuple[str, ...], hops: int) -> Optional[Target]:
         parts = full.split(".")
         for end in range(len(parts), 0, -1):
-            name = ".".join(parts[:end])
-            module = self._module(name, location.roots)
+            module = self._module(".".join(parts[:end]), roots)
             if module is not None:
                 return self._member(module, parts[end:], hops)
         return Target(EXTERNAL, full)
 
     def _module(self, name: str, roots: Tuple[str, ...]) -> Optional[Tuple[ModuleLocation, ModuleSummary]]:
         if name == self.location.name:
+            self._read_own = True
             return self.location, self.summary
         found = self.index.find(name, roots)
         if found is None:
@@ -349,7 +395,10 @@ class ModuleView:
         seen: Set[Tuple[str, str]] = set()
         stack: List[Tuple[ModuleLocation, str]] = [(location, class_name)]
         budget = _MAX_ANCESTORS
-        while stack and budget > 0:
+        while stack:
+            if budget == 0:
+                self._exhausted = True
+                return
             budget -= 1
             class_location, name = stack.pop()
             if (class_location.name, name) in seen:
@@ -425,6 +474,116 @@ class ModuleView:
             return None
         found = self._returned_handle(inner, depth - 1)
         return (found[0], wrapper) if found is not None else None
+
+
+def summary_of_cst(module: cst.Module) -> ModuleSummary:
+    """The part of a checked module's own summary that its answers need, from
+    the libcst tree the engine parsed anyway (a second parse with ``ast`` would
+    cost a tenth of the check): the names it binds at module level (imports,
+    relative ones too), its classes with their bases, and the names of its
+    functions and methods, with no facts (a definition here shadows the one
+    of a base elsewhere; what it does, the module's own analysis knows)."""
+    bindings: Dict[str, Optional[str]] = {}
+    defined: Dict[str, int] = {}
+    stars: List[str] = []
+    imports: Set[str] = set()
+    class_defs: List[cst.ClassDef] = []
+    functions: Dict[str, FunctionSummary] = {}
+
+    def bind(name: str, ref: Optional[str]) -> None:
+        bindings[name] = ref if bindings.get(name, ref) == ref else None
+
+    def ref_of(expr: cst.BaseExpression, unknown: Optional[str] = "?") -> Optional[str]:
+        if isinstance(expr, cst.Subscript):  # Generic[T]
+            expr = expr.value
+        dotted = dotted_name(expr)
+        if dotted is None:
+            return unknown
+        head, _, rest = dotted.partition(".")
+        if head in bindings:
+            ref = None if head in defined else bindings[head]
+            if ref is None:
+                return unknown
+            module, _, qualified = ref.partition(":")
+            return f"{module}:{'.'.join(part for part in (qualified, rest) if part)}"
+        if head in defined:
+            return f":{dotted}" if defined[head] == 1 else unknown
+        return f"builtins:{dotted}" if not rest and unknown == "?" else unknown
+
+    for statement in _cst_module_statements(module.body):
+        if isinstance(statement, cst.Import):
+            for alias in statement.names:
+                name = dotted_name(alias.name) or ""
+                imports.add(name)
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    bind(alias.asname.name.value, f"{name}:")
+                else:
+                    bind(name.split(".")[0], f"{name.split('.')[0]}:")
+        elif isinstance(statement, cst.ImportFrom):
+            source = "." * len(statement.relative) + (dotted_name(statement.module) or "" if statement.module else "")
+            imports.add(source)
+            if isinstance(statement.names, cst.ImportStar):
+                stars.append(source)
+                continue
+            for alias in statement.names:
+                name = dotted_name(alias.name) or ""
+                local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+                bind(local, f"{source}:{name}")
+        elif isinstance(statement, cst.FunctionDef):
+            defined[statement.name.value] = defined.get(statement.name.value, 0) + 1
+            functions[statement.name.value] = FunctionSummary()
+        elif isinstance(statement, cst.ClassDef):
+            defined[statement.name.value] = defined.get(statement.name.value, 0) + 1
+            class_defs.append(statement)
+        elif isinstance(statement, (cst.Assign, cst.AnnAssign)) and statement.value is not None:
+            targets = statement.targets if isinstance(statement, cst.Assign) else [statement]
+            for target in targets:
+                if isinstance(target.target, cst.Name) and target.target.value != "__all__":
+                    if isinstance(statement.value, cst.Lambda):
+                        defined[target.target.value] = defined.get(target.target.value, 0) + 1
+                        functions[target.target.value] = FunctionSummary()
+                    else:  # ``spawn = helpers.spawn`` re-binds; anything else, unknown
+                        bind(target.target.value, ref_of(statement.value, None) if dotted_name(statement.value) else None)
+
+    names = {name: (None if name in defined else ref) for name, ref in bindings.items()}
+    classes: Dict[str, ClassSummary] = {}
+    for class_def in class_defs:
+        name = class_def.name.value
+        bases = tuple(ref_of(arg.value) or "?" for arg in class_def.bases if arg.keyword is None and not arg.star)
+        thread_base = next((full_name(ref) for ref in bases if full_name(ref) in _WORKER_BASES), None)
+        classes[name] = ClassSummary(bases=bases, thread_base=thread_base) if name not in classes else ClassSummary(bases=("?",))
+        if isinstance(class_def.body, cst.IndentedBlock):
+            for member in class_def.body.body:
+                if isinstance(member, cst.FunctionDef):
+                    functions[f"{name}.{member.name.value}"] = FunctionSummary()
+    return ModuleSummary(functions=functions, classes=classes, names=names, star_imports=tuple(stars), imports=tuple(sorted(imports)))
+
+
+def _cst_module_statements(body) -> Iterator[cst.CSTNode]:
+    """Module-level statements, those in ``if``/``try``/``with`` blocks included,
+    small statements out of their lines; not function or class bodies."""
+    stack = list(reversed(body))
+    while stack:
+        statement = stack.pop()
+        if isinstance(statement, cst.SimpleStatementLine):
+            yield from statement.body
+            continue
+        yield statement
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        blocks = []
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(statement, field, None)
+            if isinstance(block, (cst.If, cst.Else, cst.Finally)) or hasattr(block, "body"):
+                blocks.append(block)
+        blocks.extend(getattr(statement, "handlers", ()))
+        for block in reversed(blocks):
+            if isinstance(block, cst.If):
+                stack.append(block)
+                continue
+            inner = block.body if not isinstance(block, (cst.IndentedBlock, cst.SimpleStatementSuite)) else block
+            inner_body = inner.body if hasattr(inner, "body") else ()
+            stack.extend(reversed(list(inner_body)))
 
 
 # Bases that are not project classes but are known to define no methods a
