@@ -563,3 +563,39 @@ def test_own_summary_from_libcst_with_conditional_and_shadowing_bindings():
     assert summary.names["spawn"] is None and summary.names["Poller"] is None and summary.names["run"] == ".:helpers.run"
     assert summary.classes["Local"].bases == ("?", "builtins:object")
     assert set(summary.functions) == {"Local.start", "Poller"}
+
+
+def test_kinds_a_module_gets_from_the_project(index):
+    from leaklint.analysis.project import COROUTINE
+
+    assert index.view(PACKAGE / "callers.py").kinds_offered() == {TASK, WORKER, COROUTINE}
+    assert index.view(PACKAGE / "service.py").kinds_offered() == {TASK}  # a method inherited from base.py
+    assert index.view(PACKAGE / "special.py").kinds_offered() == {WORKER}
+    assert index.view(PACKAGE / "helpers.py").kinds_offered() == set()
+
+
+def test_a_result_depends_on_the_summaries_it_read_and_only_on_what_they_say(tmp_path):
+    from leaklint.analysis.project import dependencies_current, stamp_dependencies
+
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "",
+            "app/__init__.py": "",
+            "app/helpers.py": "import asyncio\n\ndef spawn(coro):\n    return asyncio.create_task(coro)\n",
+            "app/main.py": "from .helpers import spawn\n",
+        },
+    )
+    helper = tmp_path / "app/helpers.py"
+    view = ProjectIndex().view(tmp_path / "app/main.py")
+    assert view.returned_handle("spawn") is not None
+    stamped = stamp_dependencies(view.dependencies)
+    assert list(stamped) == [str(helper)]
+    assert dependencies_current(ProjectIndex(), stamped)
+    helper.write_text("import asyncio\n\ndef spawn(coro):\n    print('spawning')  # an edit that changes no fact\n    return asyncio.create_task(coro)\n")
+    assert dependencies_current(ProjectIndex(), stamped)  # the summary says the same
+    helper.write_text("import asyncio\n\ndef spawn(coro):\n    asyncio.create_task(coro)\n")
+    assert not dependencies_current(ProjectIndex(), stamped)
+    helper.unlink()
+    assert not dependencies_current(ProjectIndex(), stamped)
+    assert not dependencies_current(ProjectIndex(), {"x": "not a stamp"})

@@ -26,8 +26,9 @@ and whatever cannot be resolved is unknown, which means quiet.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Set, Tuple, Union
 
 import libcst as cst
 
@@ -65,6 +66,8 @@ CLASS = "class"
 MODULE = "module"
 EXTERNAL = "external"
 
+COROUTINE = "coroutine"  # for kinds_offered: calling it makes a coroutine
+
 
 class ThreadClass(NamedTuple):
     """A class of the project that is a Thread or Process, through any chain of
@@ -88,6 +91,7 @@ class ProjectIndex:
         self._summaries: Dict[str, Tuple[ModuleSummary, str]] = {}
         # (roots, absolute dotted name) -> what it resolved to, and the files that answer read
         self._resolved: Dict[Tuple[Tuple[str, ...], str], Tuple[Optional["Target"], Dict[str, str]]] = {}
+        self._stats: Dict[str, Optional[Tuple[int, int]]] = {}
         self.errors: Dict[str, str] = {}  # path -> why its summary is empty
 
     # -- where modules are ------------------------------------------------------
@@ -198,9 +202,21 @@ class ProjectIndex:
             self._summaries.clear()
             self._is_file.clear()
             self._found.clear()
+            self._stats.clear()
         else:
             self._summaries.pop(os.path.abspath(path), None)
+            self._stats.pop(os.path.abspath(path), None)
         self._resolved.clear()
+
+    def stat_of(self, path: str) -> Optional[Tuple[int, int]]:
+        """``(mtime_ns, size)`` of ``path``, taken once in the index's life."""
+        if path not in self._stats:
+            try:
+                status = os.stat(path)
+                self._stats[path] = (status.st_mtime_ns, status.st_size)
+            except OSError:
+                self._stats[path] = None
+        return self._stats[path]
 
     def digest_at(self, path: str) -> Optional[str]:
         """The digest of the summary of ``path`` now; None if it is gone."""
@@ -214,14 +230,15 @@ class ProjectIndex:
         if summary is None:
             found = self.summary_at(os.path.abspath(path))
             summary = found[0] if found is not None else ModuleSummary()
-        return ModuleView(self, self.location(path), summary)
+        return ModuleView(self, self.location(path), summary, os.path.abspath(path))
 
 
 class ModuleView:
     """The project as one module sees it."""
 
-    def __init__(self, index: ProjectIndex, location: ModuleLocation, summary: ModuleSummary):
+    def __init__(self, index: ProjectIndex, location: ModuleLocation, summary: ModuleSummary, path: str = ""):
         self.index = index
+        self.path = path
         self.location = location
         self.summary = summary
         # The files whose summaries the answers so far depended on -> digest.
@@ -281,6 +298,61 @@ class ModuleView:
             return keyword in facts.releases
         return position is not None and position < len(facts.params) and facts.params[position] in facts.releases
 
+    def kinds_offered(self) -> FrozenSet[str]:
+        """What this module can get from the rest of the project: the kinds of
+        handle (``creations.TASK``...) returned by the functions and classes it
+        imports, or by the methods its classes inherit from project bases, and
+        COROUTINE if it imports an ``async def``.  The engine runs the rules
+        for these kinds even where their usual trigger text is absent."""
+        kinds: Set[str] = set()
+        for name, ref in self.summary.names.items():
+            if ref is not None:
+                target = self.resolve(name)
+                if target is not None:
+                    kinds |= self._kinds_of(target)
+        for star in self.summary.star_imports:
+            target = self._resolve(f"{star}:", self.location, _MAX_HOPS)
+            if target is not None and target.kind == MODULE:
+                kinds |= self._kinds_of(target)
+        for class_name in self.summary.classes:
+            for class_location, name, facts in self._ancestry(self.location, class_name):
+                if facts is None:
+                    continue
+                if facts.thread_base is not None and not facts.sets_daemon:
+                    kinds.add(WORKER)
+                if class_location.name != self.location.name:
+                    kinds |= self._module_kinds(class_location, prefix=f"{name}.")
+        return frozenset(kinds)
+
+    def _kinds_of(self, target: Target) -> Set[str]:
+        if target.kind == FUNCTION:
+            kinds = {COROUTINE} if target.facts.is_async else set()
+            found = self._returned_handle(target, _MAX_WRAPPERS)
+            return kinds | {found[0].kind} if found is not None else kinds
+        if target.kind == CLASS:
+            return {WORKER} if self._returned_handle(target, _MAX_WRAPPERS) is not None else set()
+        if target.kind == MODULE:  # ``import helpers; helpers.spawn(...)``
+            found = self.index.find(target.module, self.location.roots)
+            if found is not None:
+                return self._module_kinds(ModuleLocation(target.module, found[1], self.location.roots), prefix="")
+        return set()
+
+    def _module_kinds(self, location: ModuleLocation, prefix: str) -> Set[str]:
+        """The kinds offered by the functions of a module whose qualified name
+        starts with ``prefix`` (module-level ones for "", a class's methods for
+        "Class.")."""
+        summary = self._summary_of(location)
+        if summary is None:
+            return set()
+        kinds: Set[str] = set()
+        for qualified, facts in summary.functions.items():
+            if qualified.startswith(prefix) and "." not in qualified[len(prefix) :]:
+                kinds |= self._kinds_of(Target(FUNCTION, location.name, qualified, facts))
+        if not prefix:
+            for qualified, facts in summary.classes.items():
+                kinds |= self._kinds_of(Target(CLASS, location.name, qualified, facts))
+        return kinds
+
     # -- resolution ----------------------------------------------------------------
 
     def _resolve(self, ref: str, location: ModuleLocation, hops: int) -> Optional[Target]:
@@ -291,7 +363,8 @@ class ModuleView:
         if full is None:
             return None
         key = (location.roots, full)
-        known = self.index._resolved.get(key)
+        own = self.location.name
+        known = None if full == own or full.startswith(own + ".") else self.index._resolved.get(key)
         if known is not None:
             self.dependencies.update(known[1])
             return known[0]
@@ -306,6 +379,7 @@ class ModuleView:
             self._read_own, self._exhausted = read_own or self._read_own, exhausted or self._exhausted
         if shareable:
             self.index._resolved[key] = (target, found)
+        self.dependencies.pop(self.path, None)  # the file itself: its content hash covers it
         return target
 
     def _absolute(self, ref: str, location: ModuleLocation) -> Optional[str]:
@@ -474,6 +548,48 @@ class ModuleView:
             return None
         found = self._returned_handle(inner, depth - 1)
         return (found[0], wrapper) if found is not None else None
+
+
+# -- what a cached result depended on -------------------------------------------------
+
+# A file modified this recently may change again within the same timestamp tick:
+# its stat is not trusted, only its summary's digest.
+_RACY_NS = 2_000_000_000
+
+
+def stamp_dependencies(dependencies: Dict[str, str]) -> Dict[str, List[Any]]:
+    """``{path: [mtime_ns or None, size, digest]}`` for a result cache entry:
+    the summaries an answer depended on, with the stat they were read at, so
+    that a later run checks them with a ``stat`` and reads only those that
+    changed."""
+    now = time.time_ns()
+    stamped: Dict[str, List[Any]] = {}
+    for path, digest in dependencies.items():
+        try:
+            status = os.stat(path)
+        except OSError:
+            continue
+        mtime: Optional[int] = status.st_mtime_ns if status.st_mtime_ns < now - _RACY_NS else None
+        stamped[path] = [mtime, status.st_size, digest]
+    return stamped
+
+
+def dependencies_current(index: ProjectIndex, stamped: Any) -> bool:
+    """Every summary a cached result depended on is still the same: the file
+    is unchanged (same stat), or its summary's digest is (an edit that changed
+    no fact, such as a function body or a comment).  Anything unreadable or
+    malformed: not current."""
+    if not isinstance(stamped, dict):
+        return False
+    try:
+        for path, (mtime, size, digest) in stamped.items():
+            if mtime is not None and index.stat_of(path) == (mtime, size):
+                continue
+            if index.digest_at(path) != digest:
+                return False
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def summary_of_cst(module: cst.Module) -> ModuleSummary:
