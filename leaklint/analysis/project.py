@@ -550,6 +550,30 @@ class ModuleView:
         return (found[0], wrapper) if found is not None else None
 
 
+# -- one index per process, for the plugins and the language server ---------------------
+
+_HOST_INDEX: Optional[ProjectIndex] = None
+
+
+def host_index(path: Optional[str]) -> Optional[ProjectIndex]:
+    """The index a plugin host (flake8, pylint, an editor) uses for the file
+    at ``path``: one per process, its summaries cached in the
+    ``.leaklint_cache`` of the file's project root (memory only when the file
+    has no project around it).  None for a buffer with no file name: it is
+    checked alone, as before there were project facts."""
+    global _HOST_INDEX
+    if not path or path in ("-", "<stdin>", "stdin", "<string>"):
+        return None
+    if _HOST_INDEX is None:
+        from leaklint.cache import CACHE_DIR_NAME
+
+        index = ProjectIndex()
+        root = index._project_root(os.path.dirname(os.path.abspath(path)))
+        index.cache = SummaryCache(Path(root) / CACHE_DIR_NAME if root is not None else None)
+        _HOST_INDEX = index
+    return _HOST_INDEX
+
+
 # -- what a cached result depended on -------------------------------------------------
 
 # A file modified this recently may change again within the same timestamp tick:
