@@ -4,10 +4,12 @@ The steps, each skipped when it cannot matter:
 
 1. Decode the bytes the way Python does (BOM, PEP 263 cookie).
 2. Pre-check: a rule whose ``trigger`` text does not occur cannot fire.
-3. Python's own parser reads the file (ten times cheaper than libcst): a
-   broken file is reported in Python's words whatever it contains, and nesting
-   deep enough to crash libcst's native parser is refused here.  A file where
-   no rule can fire ends here, never parsed by libcst.
+3. A file where no rule can fire is read by Python's own parser alone (ten
+   times cheaper than libcst), so that a broken file is still reported.  A
+   file that libcst will parse skips that parser unless a cheap scan says a
+   statement may nest deeply enough to crash libcst's native parser: then
+   Python's parser refuses it first.  When libcst rejects a file, Python's
+   parser words the error.
 4. Parse with libcst, walk the tree once to build the shared facts, drop the
    rules whose modules are not imported, and call each remaining rule's
    ``visit_*`` methods for the nodes it asked for.
@@ -70,12 +72,16 @@ def check_source(
         if "\0" in text:
             raise SourceError("source contains null bytes")
         candidates = _candidate_rules(text, all_rules() if rules is None else rules, precheck)
-        python_error = _python_syntax_error(text)
-        if not candidates and python_error is None:
+        if not candidates:
+            # No rule can fire: Python's parser alone says whether the file is broken.
+            python_error = _python_syntax_error(text)
+            if python_error is not None:
+                raise SourceError(python_error)
             return result
-        module = _parse(text, python_error)
-        if candidates:
-            _run_rules(module, candidates, result)
+        if may_nest_deeply(text):
+            _python_syntax_error(text)  # refuses nesting that would crash libcst
+        module = _parse(text)
+        _run_rules(module, candidates, result)
     except SourceError as error:
         result.error = str(error)
     except RecursionError:
@@ -127,13 +133,41 @@ def _python_syntax_error(text: str) -> Optional[str]:
     return None
 
 
-def _parse(text: str, python_error: Optional[str]) -> cst.Module:
+# Beyond these, a statement may nest deeply enough to crash libcst's native
+# parser or to take it minutes; below them it cannot (see ``may_nest_deeply``).
+_SAFE_BRACKET_DEPTH = 100
+_SAFE_STATEMENT_CHARS = 2000
+
+
+def may_nest_deeply(text: str) -> bool:
+    """A cheap upper bound (about 1% of a libcst parse) on how deeply a
+    statement of ``text`` can nest: False when every statement is short and
+    bracket nesting is shallow, so libcst is safe without asking Python's
+    parser first.  Brackets inside strings and comments are counted too, so
+    this errs towards True, which only costs the full check."""
+    depth = 0
+    statement_chars = 0
+    for line in text.splitlines():
+        opened = line.count("(") + line.count("[") + line.count("{")
+        if depth + opened > _SAFE_BRACKET_DEPTH:
+            return True
+        depth = max(0, depth + opened - line.count(")") - line.count("]") - line.count("}"))
+        statement_chars += len(line)
+        if statement_chars > _SAFE_STATEMENT_CHARS:
+            return True
+        if depth == 0 and not line.endswith("\\"):
+            statement_chars = 0  # the statement (as far as brackets tell) ends here
+    return False
+
+
+def _parse(text: str) -> cst.Module:
     """Parse with libcst, which reads every Python version: a file Python
-    rejected may still be newer Python (``type`` statements on 3.11), so libcst
-    has the last word, and Python's message the first."""
+    rejects may still be newer Python (``type`` statements on 3.11), so libcst
+    has the last word, and Python's message the first when both reject it."""
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
+        python_error = _python_syntax_error(text)
         if python_error is None:  # valid Python that libcst cannot read
             raise SourceError(f"libcst cannot parse this file, although Python can: {_syntax_error_line(error)}") from None
         raise SourceError(python_error) from None

@@ -12,19 +12,20 @@ from typing import Dict, FrozenSet, Optional
 
 import libcst as cst
 
+from leaklint.analysis.bindings import Bindings
 from leaklint.analysis.classes import ClassHierarchy
+from leaklint.analysis.coroutines import Coroutines
 from leaklint.analysis.creations import Creation, Creations
-from leaklint.analysis.handles import Handle
+from leaklint.analysis.handles import Handle, Handles
 from leaklint.analysis.names import ImportTable
 from leaklint.analysis.tree import SyntaxTree, is_async, is_generator
-from leaklint.analysis.workers import daemon_only_targets
-
+from leaklint.analysis.waits import waits_forever
+from leaklint.analysis.workers import Workers
 
 
 class FileFacts:
     def __init__(self, tree: SyntaxTree):
         self.tree = tree
-        self._handles: Dict[cst.Call, Handle] = {}
         self._generators: Dict[Optional[cst.FunctionDef], bool] = {}
 
     @cached_property
@@ -36,22 +37,61 @@ class FileFacts:
         return ClassHierarchy(self.tree, self.imports)
 
     @cached_property
+    def bindings(self) -> Bindings:
+        return Bindings(self.tree)
+
+    @cached_property
     def creations(self) -> Creations:
-        return Creations(self.tree, self.imports)
+        return Creations(self.tree, self.imports, self.bindings)
 
     def creation_of(self, call: cst.Call) -> Optional[Creation]:
         return self.creations.creation_of(call)
 
-    def handle(self, call: cst.Call) -> Handle:
-        handle = self._handles.get(call)
-        if handle is None:
-            handle = self._handles[call] = Handle(self.tree, self.classes, call)
-        return handle
+    @cached_property
+    def handles(self) -> Handles:
+        return Handles(self.tree, self.classes, self.bindings)
 
     @cached_property
-    def daemon_only_targets(self) -> FrozenSet[cst.FunctionDef]:
-        """Functions this module runs only in daemon threads."""
-        return frozenset(daemon_only_targets(self.tree, self.creations, self.classes, self.handle))
+    def coroutines(self) -> Coroutines:
+        return Coroutines(self.tree, self.imports, self.classes, self.creations.is_event_loop)
+
+    def is_coroutine(self, expr: cst.BaseExpression) -> Optional[bool]:
+        """True: ``expr`` is certainly a coroutine (a call of an ``async def``
+        of the module, of ``asyncio.sleep``...); False: certainly not (a
+        future, a plain function's result); None: unknown."""
+        return self.coroutines.is_coroutine(expr)
+
+    @property
+    def coroutine_functions(self) -> FrozenSet[cst.FunctionDef]:
+        """The functions and methods of this module whose call makes a coroutine."""
+        return self.coroutines.functions
+
+    def for_type_checkers_only(self, node: cst.CSTNode) -> bool:
+        """``node`` never runs: it sits under ``if TYPE_CHECKING:`` or in an annotation."""
+        child = node
+        for ancestor in self.tree.ancestors(node):
+            if isinstance(ancestor, cst.Annotation):
+                return True
+            if isinstance(ancestor, cst.If) and child is ancestor.body:
+                test = ancestor.test
+                if self.imports.resolves_to(test, "typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING") or (
+                    isinstance(test, cst.Name) and test.value == "TYPE_CHECKING"
+                ):
+                    return True
+            child = ancestor
+        return False
+
+    def waits_forever(self, call: cst.Call, creation: Creation) -> bool:
+        """``call`` (a ``get``/``wait``/``wait_for`` on what ``creation`` made)
+        waits with no timeout of its own: only a put, set or notify ends it."""
+        return waits_forever(self.tree, self.imports, call, creation.kind, creation.name.startswith("asyncio."))
+
+    def handle(self, call: cst.Call) -> Handle:
+        return self.handles.handle(call)
+
+    @cached_property
+    def workers(self) -> Workers:
+        return Workers(self.tree, self.creations, self.classes, self.handle)
 
     def enclosing_function(self, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
         return self.tree.enclosing_function(node)

@@ -33,6 +33,8 @@ INERT_BASES = frozenset(
 
 class ClassHierarchy:
     def __init__(self, tree: SyntaxTree, imports: ImportTable):
+        self._tree = tree
+        self._imports = imports
         by_name: Dict[str, cst.ClassDef] = {}
         for class_def in tree.class_defs:
             by_name.setdefault(class_def.name.value, class_def)
@@ -69,6 +71,13 @@ class ClassHierarchy:
             for member in family:
                 self._families[member] = family
         return family
+
+    def closed_to_other_modules(self, cls: cst.ClassDef) -> bool:
+        """No other module can subclass ``cls``: it is defined inside a
+        function, or marked ``@final``."""
+        if self._tree.enclosing_function(cls) is not None:
+            return True
+        return any(self._imports.resolves_to(d.decorator, "typing.final", "typing_extensions.final") for d in cls.decorators)
 
     def inherits_unseen_code(self, cls: cst.ClassDef) -> bool:
         """``cls`` or one of its local ancestors derives from a class defined

@@ -7,10 +7,11 @@ and subclasses of ``Thread``/``Process`` defined in the same module.
 
 from __future__ import annotations
 
-from typing import Dict, NamedTuple, Optional
+from typing import Dict, NamedTuple, Optional, Set
 
 import libcst as cst
 
+from leaklint.analysis.bindings import Bindings
 from leaklint.analysis.names import ImportTable
 from leaklint.analysis.tree import SyntaxTree
 
@@ -20,6 +21,8 @@ EXECUTOR = "executor"  # concurrent.futures: shut down
 POOL = "pool"  # multiprocessing pools: closed or terminated
 CHILD_PROCESS = "child process"  # subprocess.Popen: waited
 QUEUE = "queue"
+EVENT = "event"  # waited on, set
+CONDITION = "condition"  # waited on, notified
 
 _CONSTRUCTORS: Dict[str, str] = {
     "asyncio.create_task": TASK,
@@ -40,6 +43,14 @@ _CONSTRUCTORS: Dict[str, str] = {
     "multiprocessing.pool.ThreadPool": POOL,
     "multiprocessing.dummy.Pool": POOL,
     "subprocess.Popen": CHILD_PROCESS,
+    "threading.Event": EVENT,
+    "asyncio.Event": EVENT,
+    "asyncio.locks.Event": EVENT,
+    "multiprocessing.Event": EVENT,
+    "threading.Condition": CONDITION,
+    "asyncio.Condition": CONDITION,
+    "asyncio.locks.Condition": CONDITION,
+    "multiprocessing.Condition": CONDITION,
 }
 
 # Queues, with whether they count unfinished tasks (have join() and task_done()).
@@ -62,6 +73,11 @@ _LOOP_FACTORIES = ("asyncio.get_event_loop", "asyncio.get_running_loop", "asynci
 _LOOP_NAMES = frozenset({"loop", "_loop", "event_loop"})
 _LOOP_METHODS = frozenset({"create_task", "run_in_executor"})
 _WORKER_BASES = frozenset(name for name, kind in _CONSTRUCTORS.items() if kind == WORKER)
+# What ``multiprocessing.get_context(...)`` can make: only a call of one of these
+# names on some object is worth asking whether that object is a context.
+_CONTEXT_MADE = frozenset(
+    name.rpartition(".")[2] for name in (*_CONSTRUCTORS, *_QUEUES) if name.startswith("multiprocessing.")
+)
 
 MODULES = ("asyncio", "threading", "multiprocessing", "concurrent", "subprocess", "queue")
 
@@ -74,10 +90,12 @@ class Creation(NamedTuple):
 
 
 class Creations:
-    def __init__(self, tree: SyntaxTree, imports: ImportTable):
+    def __init__(self, tree: SyntaxTree, imports: ImportTable, bindings: Bindings):
         self._tree = tree
         self._imports = imports
+        self._bindings = bindings
         self._cache: Dict[cst.Call, Optional[Creation]] = {}
+        self._loop_attributes: Dict[str, Set[cst.ClassDef]] = {}
         self.worker_classes: Dict[str, cst.ClassDef] = self._find_worker_classes()
 
     def creation_of(self, call: cst.Call) -> Optional[Creation]:
@@ -99,7 +117,7 @@ class Creations:
         if isinstance(func, cst.Attribute) and func.attr.value in _LOOP_METHODS:
             if self.is_event_loop(func.value):
                 return Creation(TASK, f"loop.{func.attr.value}")
-        if isinstance(func, cst.Attribute) and self._is_multiprocessing_context(func.value):
+        if isinstance(func, cst.Attribute) and func.attr.value in _CONTEXT_MADE and self._is_multiprocessing_context(func.value):
             # ``multiprocessing.get_context("spawn").Process(...)`` makes what
             # ``multiprocessing.Process(...)`` makes.
             name = f"multiprocessing.{func.attr.value}"
@@ -115,7 +133,7 @@ class Creations:
         if isinstance(expr, cst.Call):
             return self._imports.resolves_to(expr.func, _CONTEXT_FACTORY)
         if isinstance(expr, cst.Name):
-            return self._bound_in_scope_to(expr, self._is_multiprocessing_context)
+            return self._bindings.bound_to_call(expr, self._is_multiprocessing_context)
         return False
 
     # -- event loops ------------------------------------------------------------
@@ -128,7 +146,7 @@ class Creations:
         if isinstance(expr, cst.Call):
             return self._imports.resolves_to(expr.func, *_LOOP_FACTORIES)
         if isinstance(expr, cst.Name):
-            return expr.value in _LOOP_NAMES or self._bound_in_scope_to(expr, self.is_event_loop)
+            return expr.value in _LOOP_NAMES or self._bindings.bound_to_call(expr, self.is_event_loop)
         if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
             if expr.attr.value in _LOOP_NAMES:
                 return True
@@ -137,24 +155,20 @@ class Creations:
                 return self._attribute_bound_to_loop_factory(method[1], expr.attr.value)
         return False
 
-    def _bound_in_scope_to(self, name: cst.Name, is_wanted) -> bool:
-        """``name`` is assigned, in its own scope, the result of a call that
-        ``is_wanted`` accepts.  Only calls: following ``a = b`` could go round
-        in circles (``b = a``)."""
-        scope = self._tree.enclosing_scope(name)
-        for ref in self._tree.names.get(name.value, ()):
-            value = self._tree.assigned_value(ref)
-            if isinstance(value, cst.Call) and self._tree.enclosing_scope(ref) is scope and is_wanted(value):
-                return True
-        return False
-
     def _attribute_bound_to_loop_factory(self, cls: cst.ClassDef, attr: str) -> bool:
         """Some method of ``cls`` sets ``<...>.<attr> = asyncio.get_event_loop()``."""
-        for attribute in self._tree.attributes.get(attr, ()):
-            value = self._tree.assigned_value(attribute)
-            if isinstance(value, cst.Call) and self._tree.is_inside(attribute, cls) and self.is_event_loop(value):
-                return True
-        return False
+        classes = self._loop_attributes.get(attr)
+        if classes is None:
+            # Every class around such an assignment, found once per attribute name.
+            classes = self._loop_attributes[attr] = {
+                scope
+                for attribute in self._tree.attributes.get(attr, ())
+                if isinstance(self._tree.assigned_value(attribute), cst.Call)
+                and self.is_event_loop(self._tree.assigned_value(attribute))
+                for scope in self._tree.scope_chain(attribute)
+                if type(scope) is cst.ClassDef
+            }
+        return cls in classes
 
     # -- Thread and Process subclasses ------------------------------------------
 

@@ -22,10 +22,11 @@ costs less than a false alarm.
 
 from __future__ import annotations
 
-from typing import FrozenSet, List, NamedTuple, Optional
+from typing import Dict, FrozenSet, List, NamedTuple, Optional, Tuple
 
 import libcst as cst
 
+from leaklint.analysis.bindings import Bindings
 from leaklint.analysis.classes import ClassHierarchy
 from leaklint.analysis.tree import SyntaxTree
 
@@ -88,30 +89,101 @@ class Use(NamedTuple):
     node: Optional[cst.CSTNode] = None  # the Call for CALL, the Assign for SET
 
 
+class Handles:
+    """The handles of one module and the books they share.
+
+    Many handles live in the same variable or attribute (every method of a
+    class may set ``self._worker``): the references of a destination are found
+    and classified once, and a release over them is judged once per set of
+    neutral methods, so a question costs O(its uses), never a rescan."""
+
+    def __init__(self, tree: SyntaxTree, classes: ClassHierarchy, bindings: Bindings):
+        self.tree = tree
+        self.classes = classes
+        self.bindings = bindings
+        self._handles: Dict[cst.Call, Handle] = {}
+        self._uses: Dict[tuple, List[Use]] = {}
+        self._released: Dict[tuple, bool] = {}
+        self._instance_attributes: Dict[str, List[Tuple[cst.Attribute, Optional[cst.ClassDef]]]] = {}
+
+    def handle(self, call: cst.Call) -> "Handle":
+        handle = self._handles.get(call)
+        if handle is None:
+            handle = self._handles[call] = Handle(self, call)
+        return handle
+
+    def uses_of(self, destination: Destination) -> List[Use]:
+        """The uses of what ``destination`` names, in its owner (shared: do not change it)."""
+        key = _key(destination)
+        uses = self._uses.get(key)
+        if uses is None:
+            uses = [_classify(self.tree, ref) for ref in self._references(destination)]
+            if destination.in_container:
+                uses = _through_loops(self.tree, self.bindings, uses)
+            self._uses[key] = uses
+        return uses
+
+    def released_through_uses(self, destination: Destination, neutral_methods: FrozenSet[str], neutral_uses: FrozenSet[str]) -> bool:
+        key = (_key(destination), neutral_methods, neutral_uses)
+        answer = self._released.get(key)
+        if answer is None:
+            answer = self._released[key] = any(
+                _may_release(use, neutral_methods, neutral_uses) for use in self.uses_of(destination)
+            )
+        return answer
+
+    def _references(self, destination: Destination) -> List[cst.CSTNode]:
+        kind, name, owner = destination.kind, destination.name, destination.owner
+        if kind == LOCAL:
+            # Nested functions count: a closure that joins the thread releases it.
+            return self.bindings.uses_inside(owner, name)
+        if kind == GLOBAL:
+            return self.bindings.uses(name)
+        if kind == INSTANCE:
+            # ``self.<name>`` in the owning class and the classes it shares
+            # instances with (its bases and subclasses in this module), and
+            # ``other.<name>`` wherever another object (a helper, a test) reaches in.
+            family = self.classes.family(owner)
+            return [attribute for attribute, cls in self._instance_attributes_named(name) if cls is None or cls in family]
+        return []
+
+    def _instance_attributes_named(self, name: str) -> List[Tuple[cst.Attribute, Optional[cst.ClassDef]]]:
+        """Every ``<x>.<name>`` with the class whose instance ``x`` is (None
+        when ``x`` is not a method's own instance)."""
+        found = self._instance_attributes.get(name)
+        if found is None:
+            found = self._instance_attributes[name] = []
+            for attribute in self.tree.attributes.get(name, ()):
+                instance = _instance_attribute(self.tree, attribute)
+                found.append((attribute, instance[0] if instance is not None else None))
+        return found
+
+
 class Handle:
     """The object created by ``call``, followed through the module."""
 
-    def __init__(self, tree: SyntaxTree, classes: ClassHierarchy, call: cst.Call):
-        self._tree = tree
-        self._classes = classes
+    def __init__(self, handles: Handles, call: cst.Call):
+        self._handles = handles
         self.call = call
-        self.destination = _destination(tree, call)
+        self.destination = _destination(handles.tree, handles.bindings, call)
         self._uses: Optional[List[Use]] = None
 
     @property
     def uses(self) -> List[Use]:
         """Every reference to the handle's variable or attribute within its owner."""
         if self._uses is None:
-            uses = [_classify(self._tree, ref) for ref in _references(self._tree, self._classes, self.destination)]
-            if self.destination.in_container:
-                uses = _through_loops(self._tree, uses)
-            destination = self.destination
-            if destination.chained_call is not None:
-                uses.append(Use(CALL, destination.chained_method, destination.chained_call))
-            elif destination.chained_method is not None:
-                uses.append(Use(READ, destination.chained_method))
-            self._uses = uses
+            uses = self._handles.uses_of(self.destination)
+            chained = self._chained_use()
+            self._uses = uses + [chained] if chained is not None else uses
         return self._uses
+
+    def _chained_use(self) -> Optional[Use]:
+        destination = self.destination
+        if destination.chained_call is not None:
+            return Use(CALL, destination.chained_method, destination.chained_call)
+        if destination.chained_method is not None:
+            return Use(READ, destination.chained_method)
+        return None
 
     def reads(self) -> List[Use]:
         return [use for use in self.uses if use.kind != STORE]
@@ -119,30 +191,38 @@ class Handle:
     def calls(self, *methods: str) -> List[Use]:
         return [use for use in self.uses if use.kind == CALL and use.attr in methods]
 
-    def is_released(self, neutral_methods: FrozenSet[str]) -> bool:
+    def is_released(self, neutral_methods: FrozenSet[str], neutral_uses: FrozenSet[str] = frozenset()) -> bool:
         """Some use may release the handle or hand it to someone who will.
 
-        ``neutral_methods`` are the calls that do neither (``start``, ``put``...).
-        For a handle inside a container, the container's own collecting calls
-        (``tasks.append(t)``) are neutral too."""
+        ``neutral_methods`` are the calls that do neither (``start``, ``put``...),
+        ``neutral_uses`` the other kinds of use that do not (``with condition:``
+        only holds its lock).  For a handle inside a container, the
+        container's own collecting calls (``tasks.append(t)``) are neutral too."""
         destination = self.destination
-        if destination.kind == INSTANCE and self._classes.inherits_unseen_code(destination.owner):
+        if destination.kind == INSTANCE and self._handles.classes.inherits_unseen_code(destination.owner):
             return True  # a base class from elsewhere may release it
         if destination.in_container:
             neutral_methods = neutral_methods | COLLECTING_METHODS
-        for use in self.uses:
-            if use.kind in _NEUTRAL_KINDS:
-                continue
-            if use.kind == CALL and use.attr in neutral_methods:
-                continue
+        chained = self._chained_use()
+        if chained is not None and _may_release(chained, neutral_methods, neutral_uses):
             return True
+        return self._handles.released_through_uses(destination, neutral_methods, neutral_uses)
+
+
+def _key(destination: Destination) -> tuple:
+    return (destination.kind, destination.name, destination.owner, destination.in_container)
+
+
+def _may_release(use: Use, neutral_methods: FrozenSet[str], neutral_uses: FrozenSet[str] = frozenset()) -> bool:
+    if use.kind in _NEUTRAL_KINDS or use.kind in neutral_uses:
         return False
+    return not (use.kind == CALL and use.attr in neutral_methods)
 
 
 # -- 1. where the result of the call goes --------------------------------------
 
 
-def _destination(tree: SyntaxTree, call: cst.Call) -> Destination:
+def _destination(tree: SyntaxTree, bindings: Bindings, call: cst.Call) -> Destination:
     if tree.expected_to_raise(call):
         return Destination(ESCAPED)  # no handle is ever created
     parent_of = tree.parent.get
@@ -165,9 +245,9 @@ def _destination(tree: SyntaxTree, call: cst.Call) -> Destination:
         if parent_type is cst.Assign and parent.value is node:
             if len(parent.targets) != 1:
                 return Destination(ESCAPED)
-            return _bound_to(tree, parent.targets[0].target, in_container)
+            return _bound_to(tree, bindings, parent.targets[0].target, in_container)
         if parent_type is cst.AnnAssign and parent.value is node:
-            return _bound_to(tree, parent.target, in_container)
+            return _bound_to(tree, bindings, parent.target, in_container)
         if parent_type is cst.WithItem and parent.item is node:
             return Destination(MANAGED)
         if parent_type in (cst.Element, cst.StarredElement, cst.DictElement):
@@ -186,7 +266,7 @@ def _destination(tree: SyntaxTree, call: cst.Call) -> Destination:
         if parent_type is cst.Arg:
             collector = _collecting_receiver(parent_of(parent), parent)
             if collector is not None:
-                return _container_binding(tree, collector)
+                return _container_binding(tree, bindings, collector)
             return Destination(ESCAPED)
         return Destination(ESCAPED)
 
@@ -201,7 +281,7 @@ def _collecting_receiver(call: Optional[cst.CSTNode], arg: cst.Arg) -> Optional[
     return None
 
 
-def _bound_to(tree: SyntaxTree, target: cst.BaseExpression, in_container: bool) -> Destination:
+def _bound_to(tree: SyntaxTree, bindings: Bindings, target: cst.BaseExpression, in_container: bool) -> Destination:
     if isinstance(target, cst.Name):
         if target.value == "_":
             return Destination(DISCARDED, in_container=in_container)
@@ -211,7 +291,7 @@ def _bound_to(tree: SyntaxTree, target: cst.BaseExpression, in_container: bool) 
         if isinstance(scope, cst.ClassDef):
             return Destination(CLASS, target.value, scope, in_container)
         if isinstance(scope, cst.FunctionDef):
-            if _declared_global(tree, scope, target.value):
+            if bindings.declares_global(scope, target.value):
                 return Destination(GLOBAL, target.value, tree.module, in_container)
             return Destination(LOCAL, target.value, scope, in_container)
         return Destination(ESCAPED)
@@ -222,11 +302,11 @@ def _bound_to(tree: SyntaxTree, target: cst.BaseExpression, in_container: bool) 
     return Destination(ESCAPED)  # a subscript, another object's attribute, unpacking
 
 
-def _container_binding(tree: SyntaxTree, container: cst.BaseExpression) -> Destination:
+def _container_binding(tree: SyntaxTree, bindings: Bindings, container: cst.BaseExpression) -> Destination:
     """Where a container that a handle was added to lives."""
     if isinstance(container, cst.Name):
         function = tree.enclosing_function(container)
-        if function is not None and _is_local(tree, function, container.value):
+        if function is not None and bindings.is_local(function, container.value):
             return Destination(LOCAL, container.value, function, in_container=True)
         return Destination(ESCAPED)  # a module-level registry such as background_tasks
     instance = _instance_attribute(tree, container)
@@ -246,49 +326,7 @@ def _instance_attribute(tree: SyntaxTree, expr: cst.BaseExpression):
     return method[1], expr.attr.value
 
 
-def _declared_global(tree: SyntaxTree, function: cst.FunctionDef, name: str) -> bool:
-    for ref in tree.names.get(name, ()):
-        parent = tree.parent.get(ref)
-        if isinstance(parent, cst.NameItem) and isinstance(tree.parent.get(parent), (cst.Global, cst.Nonlocal)):
-            if tree.enclosing_scope(parent) is function:
-                return True
-    return False
-
-
-def _is_local(tree: SyntaxTree, function: cst.FunctionDef, name: str) -> bool:
-    """``name`` is bound in ``function`` itself (so the function owns its value)."""
-    if _declared_global(tree, function, name):
-        return False
-    for ref in tree.names.get(name, ()):
-        if tree.enclosing_scope(ref) is function and _classify(tree, ref).kind == STORE:
-            # A parameter's value belongs to the caller, not to this function.
-            if not isinstance(tree.parent.get(ref), cst.Param):
-                return True
-    return False
-
-
 # -- 2. what happens to it afterwards -------------------------------------------
-
-
-def _references(tree: SyntaxTree, classes: ClassHierarchy, destination: Destination) -> List[cst.CSTNode]:
-    kind, name, owner = destination.kind, destination.name, destination.owner
-    if kind == LOCAL:
-        # Nested functions count: a closure that joins the thread releases it.
-        return [ref for ref in tree.names.get(name, ()) if tree.is_inside(ref, owner)]
-    if kind == GLOBAL:
-        return list(tree.names.get(name, ()))
-    if kind == INSTANCE:
-        # ``self.<name>`` in the owning class and the classes it shares
-        # instances with (its bases and subclasses in this module), and
-        # ``other.<name>`` wherever another object (a helper, a test) reaches in.
-        family = classes.family(owner)
-        refs = []
-        for attribute in tree.attributes.get(name, ()):
-            instance = _instance_attribute(tree, attribute)
-            if instance is None or instance[0] in family:
-                refs.append(attribute)
-        return refs
-    return []
 
 
 def _classify(tree: SyntaxTree, ref: cst.CSTNode) -> Use:
@@ -327,7 +365,7 @@ def _classify(tree: SyntaxTree, ref: cst.CSTNode) -> Use:
     return Use(ESCAPE)
 
 
-def _through_loops(tree: SyntaxTree, uses: List[Use]) -> List[Use]:
+def _through_loops(tree: SyntaxTree, bindings: Bindings, uses: List[Use]) -> List[Use]:
     """For a container of handles, ``for worker in workers: ...`` uses each
     handle through ``worker``: replace the iteration by what the loop variable
     does (``worker.start()`` starts, ``worker.join()`` joins).  A loop that
@@ -338,9 +376,8 @@ def _through_loops(tree: SyntaxTree, uses: List[Use]) -> List[Use]:
         if use.kind != ITERATE or not isinstance(loop, (cst.For, cst.CompFor)) or not isinstance(loop.target, cst.Name):
             expanded.append(use)
             continue
-        scope = tree.enclosing_scope(loop)
-        for ref in tree.names.get(loop.target.value, ()):
-            if ref is not loop.target and tree.is_inside(ref, scope):
+        for ref in bindings.uses_inside(tree.enclosing_scope(loop), loop.target.value):
+            if ref is not loop.target:
                 expanded.append(_classify(tree, ref))
     return expanded
 

@@ -16,7 +16,7 @@ from typing import Dict, FrozenSet, Optional, Set
 
 import libcst as cst
 
-from leaklint.analysis.tree import SCOPE_TYPES, SyntaxTree
+from leaklint.analysis.tree import SyntaxTree
 
 _NOTHING: FrozenSet[str] = frozenset()
 
@@ -93,17 +93,11 @@ class ImportTable:
         if dotted is None:
             return _NOTHING
         head, _, rest = dotted.partition(".")
-        for scope in self._scopes_from(expr):
+        for scope in self._tree.scope_chain(expr):
             bound = self._bindings.get(scope, {}).get(head)
             if bound:
                 return frozenset(f"{target}.{rest}" if rest else target for target in bound)
         return _NOTHING
-
-    def _scopes_from(self, node: cst.CSTNode):
-        tree = self._tree
-        for ancestor in tree.ancestors(node):
-            if isinstance(ancestor, SCOPE_TYPES):
-                yield ancestor
 
     def resolves_to(self, expr: cst.BaseExpression, *qualified: str) -> bool:
         return not self.qualified_names(expr).isdisjoint(qualified)

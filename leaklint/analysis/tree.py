@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Type
+from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Tuple, Type
 
 import libcst as cst
 
@@ -68,6 +68,8 @@ def iter_children(node: cst.CSTNode) -> Iterator[Tuple[str, cst.CSTNode]]:
 
 
 SCOPE_TYPES = (cst.Module, cst.FunctionDef, cst.ClassDef, cst.Lambda)
+_SCOPE_TYPE_SET = frozenset(SCOPE_TYPES)
+_FUNCTION_OR_CLASS = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 
 
 class SyntaxTree:
@@ -85,6 +87,11 @@ class SyntaxTree:
         self.function_defs: List[cst.FunctionDef] = []
         self.calls: List[cst.Call] = []
         self.visited: List[cst.CSTNode] = []
+        # Memos of the navigation below: each node's scope, whether it runs
+        # under ``pytest.raises`` (or another test context), and the method around each scope.
+        self._scopes: Dict[cst.CSTNode, cst.CSTNode] = {}
+        self._test_contexts: Dict[FrozenSet[str], Dict[cst.CSTNode, bool]] = {}
+        self._methods: Dict[cst.CSTNode, Optional[Tuple[cst.FunctionDef, cst.ClassDef, str]]] = {}
         self._walk(frozenset(visited_types))
 
     def _walk(self, visited_types: frozenset) -> None:
@@ -126,6 +133,11 @@ class SyntaxTree:
         # by position at the end, so no rule depends on the order.
 
     # -- navigation -------------------------------------------------------------
+    #
+    # Every question about where a node sits is answered by climbing to its
+    # scope and then from scope to scope, never by walking all its ancestors:
+    # ``enclosing_scope`` remembers the answer for every node it passes, so a
+    # deep ``elif`` chain or a long class is climbed once, not once per query.
 
     def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         parent = self.parent.get(node)
@@ -135,20 +147,50 @@ class SyntaxTree:
 
     def enclosing_scope(self, node: cst.CSTNode) -> cst.CSTNode:
         """The innermost module, function, class or lambda that contains ``node``."""
-        for ancestor in self.ancestors(node):
-            if isinstance(ancestor, SCOPE_TYPES):
-                return ancestor
-        return self.module
+        known = self._scopes.get(node)
+        if known is not None:
+            return known
+        parent_of = self.parent.get
+        climbed = [node]
+        current = node
+        while True:
+            parent = parent_of(current)
+            if parent is None:
+                scope = self.module
+                break
+            if type(parent) in _SCOPE_TYPE_SET:
+                scope = parent
+                break
+            known = self._scopes.get(parent)
+            if known is not None:
+                scope = known
+                break
+            climbed.append(parent)
+            current = parent
+        for passed in climbed:
+            self._scopes[passed] = scope
+        return scope
+
+    def scope_chain(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        """The scopes around ``node``, innermost first, ending with the module."""
+        scope = self.enclosing_scope(node)
+        while True:
+            yield scope
+            if scope is self.module:
+                return
+            scope = self.enclosing_scope(scope)
 
     def enclosing_function(self, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
-        for ancestor in self.ancestors(node):
-            if isinstance(ancestor, cst.FunctionDef):
-                return ancestor
+        for scope in self.scope_chain(node):
+            if type(scope) is cst.FunctionDef:
+                return scope
         return None
 
     def is_inside(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
         if node is container:
             return True
+        if type(container) in _SCOPE_TYPE_SET:
+            return any(scope is container for scope in self.scope_chain(node))
         return any(ancestor is container for ancestor in self.ancestors(node))
 
     def assigned_value(self, target: cst.CSTNode) -> Optional[cst.BaseExpression]:
@@ -166,16 +208,38 @@ class SyntaxTree:
         """``node`` runs inside ``with pytest.raises(...)`` or
         ``with self.assertRaises(...)`` in its own function: the test expects
         it to fail, so what it creates never exists and its loop ends."""
-        for ancestor in self.ancestors(node):
-            if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-                return False
-            if isinstance(ancestor, cst.With):
-                for item in ancestor.items:
-                    func = item.item.func if isinstance(item.item, cst.Call) else None
-                    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
-                    if name in _RAISES_CONTEXTS:
-                        return True
-        return False
+        return self._under_test_context(node, _RAISES_CONTEXTS)
+
+    def expected_to_warn(self, node: cst.CSTNode) -> bool:
+        """``node`` runs inside ``with self.assertWarns(...)``,
+        ``pytest.warns(...)`` or ``check_warnings(...)`` in its own function:
+        the test provokes the warning on purpose."""
+        return self._under_test_context(node, _WARNS_CONTEXTS)
+
+    def _under_test_context(self, node: cst.CSTNode, contexts: FrozenSet[str]) -> bool:
+        """``node`` runs inside ``with <one of contexts>(...)`` in its own
+        function.  The answer is remembered for every node climbed past."""
+        memo = self._test_contexts.setdefault(contexts, {})
+        parent_of = self.parent.get
+        climbed = []
+        current = node
+        while True:
+            known = memo.get(current)
+            if known is not None:
+                answer = known
+                break
+            climbed.append(current)
+            parent = parent_of(current)
+            if parent is None or type(parent) in _FUNCTION_OR_CLASS:
+                answer = False
+                break
+            if type(parent) is cst.With and _with_calls_one_of(parent, contexts):
+                answer = True
+                break
+            current = parent
+        for passed in climbed:
+            memo[passed] = answer
+        return answer
 
     def method_owner(self, function: cst.FunctionDef) -> Optional[cst.ClassDef]:
         """The class whose body defines ``function`` directly, if any."""
@@ -199,20 +263,35 @@ class SyntaxTree:
     def enclosing_method(self, node: cst.CSTNode) -> Optional[Tuple[cst.FunctionDef, cst.ClassDef, str]]:
         """The method (possibly through nested closures) that holds ``node``,
         with its class and its instance name."""
-        for ancestor in self.ancestors(node):
-            if isinstance(ancestor, cst.FunctionDef):
-                owner = self.method_owner(ancestor)
+        scope = self.enclosing_scope(node)
+        if scope not in self._methods:
+            self._methods[scope] = self._method_around(scope)
+        return self._methods[scope]
+
+    def _method_around(self, scope: cst.CSTNode) -> Optional[Tuple[cst.FunctionDef, cst.ClassDef, str]]:
+        while scope is not self.module:
+            if type(scope) is cst.FunctionDef:
+                owner = self.method_owner(scope)
                 if owner is not None:
-                    self_name = self.self_name(ancestor)
-                    if self_name is None:
-                        return None
-                    return ancestor, owner, self_name
-            elif isinstance(ancestor, cst.ClassDef):
+                    self_name = self.self_name(scope)
+                    return None if self_name is None else (scope, owner, self_name)
+            elif type(scope) is cst.ClassDef:
                 return None
+            scope = self.enclosing_scope(scope)
         return None
 
 
+def _with_calls_one_of(statement: cst.With, contexts: FrozenSet[str]) -> bool:
+    for item in statement.items:
+        func = item.item.func if isinstance(item.item, cst.Call) else None
+        name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+        if name in contexts:
+            return True
+    return False
+
+
 _RAISES_CONTEXTS = frozenset({"raises", "assertRaises", "assertRaisesRegex"})
+_WARNS_CONTEXTS = frozenset({"warns", "assertWarns", "assertWarnsRegex", "check_warnings"})
 
 
 def _is_label(name: cst.Name, parent: cst.CSTNode) -> bool:

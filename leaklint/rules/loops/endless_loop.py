@@ -3,7 +3,6 @@ from __future__ import annotations
 import libcst as cst
 
 from leaklint.analysis.loops import exits_through_handler, find_exit, is_constant_true
-from leaklint.analysis.workers import runs_only_in_daemon_threads
 from leaklint.rule import Rule
 
 
@@ -56,6 +55,6 @@ class EndlessLoop(Rule):
         if exit_node is not None or exits_through_handler(node, facts.tree, facts.imports) or facts.tree.expected_to_raise(node):
             return
         function = facts.enclosing_function(node)
-        if function is not None and runs_only_in_daemon_threads(function, facts.tree, facts.daemon_only_targets):
+        if function is not None and facts.workers.runs_only_in_daemon_threads(function):
             return
         self.report(node)

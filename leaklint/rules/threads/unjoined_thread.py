@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from leaklint.analysis.creations import Creation, WORKER
 from leaklint.analysis.handles import Handle, DISCARDED, GLOBAL, INSTANCE, LOCAL
-from leaklint.analysis.workers import is_daemon, is_started
 from leaklint.rule import HandleRule
 
 # Calls that neither wait for the worker nor hand it to anyone who will.
@@ -78,7 +77,8 @@ class UnjoinedThread(HandleRule):
         destination = handle.destination
         if destination.kind not in (DISCARDED, LOCAL, GLOBAL, INSTANCE):
             return
-        if not is_started(self.facts.tree, handle, creation) or is_daemon(handle, creation):
+        workers = self.facts.workers
+        if not workers.is_started(handle, creation) or workers.is_daemon(handle, creation):
             return
         if not handle.is_released(NEUTRAL_WORKER_METHODS):
             self.report(handle.call, self.message.format(call=creation.name))

@@ -1,0 +1,1 @@
+"""Rules about events and conditions (LL5xx)."""
