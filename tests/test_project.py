@@ -599,3 +599,13 @@ def test_a_result_depends_on_the_summaries_it_read_and_only_on_what_they_say(tmp
     helper.unlink()
     assert not dependencies_current(ProjectIndex(), stamped)
     assert not dependencies_current(ProjectIndex(), {"x": "not a stamp"})
+
+
+def test_own_summaries_from_ast_without_bodies_and_from_libcst_are_the_same():
+    import libcst as cst
+
+    from leaklint.analysis.project import summary_of_cst
+
+    for path in sorted(PACKAGE.glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        assert summarize(source, bodies=False) == summary_of_cst(cst.parse_module(source)), path.name

@@ -689,7 +689,7 @@ def summary_of_cst(module: cst.Module) -> ModuleSummary:
     classes: Dict[str, ClassSummary] = {}
     for class_def in class_defs:
         name = class_def.name.value
-        bases = tuple(ref_of(arg.value) or "?" for arg in class_def.bases if arg.keyword is None and not arg.star)
+        bases = tuple("?" if arg.star else ref_of(arg.value) or "?" for arg in class_def.bases)
         thread_base = next((full_name(ref) for ref in bases if full_name(ref) in _WORKER_BASES), None)
         classes[name] = ClassSummary(bases=bases, thread_base=thread_base) if name not in classes else ClassSummary(bases=("?",))
         if isinstance(class_def.body, cst.IndentedBlock):

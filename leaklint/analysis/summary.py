@@ -211,10 +211,15 @@ EMPTY = ModuleSummary()
 # -- building a summary --------------------------------------------------------------
 
 
-def summarize(source: Union[str, bytes, ast.Module]) -> ModuleSummary:
+def summarize(source: Union[str, bytes, ast.Module], bodies: bool = True) -> ModuleSummary:
     """The summary of one module, from its source or its ``ast`` tree (the
     engine has one already).  A module that does not parse has an empty
-    summary with its error."""
+    summary with its error.
+
+    ``bodies=False`` reads no function body and leaves out ``__all__``: the
+    names, classes and bases of a module being checked, which is all its own
+    analysis needs from the index (what ``project.summary_of_cst`` gives from
+    a libcst tree)."""
     if isinstance(source, ast.Module):
         tree = source
     else:
@@ -227,7 +232,7 @@ def summarize(source: Union[str, bytes, ast.Module]) -> ModuleSummary:
         except (ValueError, RecursionError, MemoryError) as error:  # null bytes, nesting
             return ModuleSummary(error=f"cannot parse: {type(error).__name__}")
     try:
-        return _Summarizer(tree).summary()
+        return _Summarizer(tree, bodies).summary()
     except RecursionError:
         return ModuleSummary(error="too deeply nested to summarise")
 
@@ -314,8 +319,9 @@ class _Bindings:
 
 
 class _Summarizer:
-    def __init__(self, tree: ast.Module):
+    def __init__(self, tree: ast.Module, bodies: bool = True):
         self._tree = tree
+        self._bodies = bodies
         self._module = _Bindings()
         self._defined: Dict[str, int] = {}  # local def/class names -> how often bound
         self.imported: Set[str] = set()
@@ -333,6 +339,9 @@ class _Summarizer:
         class_daemon: Set[str] = set()
         class_starts: Set[str] = set()
         for qualified, class_name, node in definitions:
+            if not self._bodies:
+                functions[qualified] = FunctionSummary()
+                continue
             reader = _FunctionReader(self, node, class_name)
             facts = reader.read()
             if class_name is not None and reader.sets_daemon:
@@ -344,6 +353,10 @@ class _Summarizer:
         for class_def in class_nodes:
             name = class_def.name
             run = functions.get(f"{name}.run")
+            if not self._bodies:
+                facts = ClassSummary(bases=tuple(self._base_ref(base) for base in class_def.bases), thread_base=self._thread_base(class_def))
+                classes[name] = facts if name not in classes else ClassSummary(bases=("?",))
+                continue
             facts = ClassSummary(
                 bases=tuple(self._base_ref(base) for base in class_def.bases),
                 thread_base=self._thread_base(class_def),
@@ -361,7 +374,7 @@ class _Summarizer:
             functions=functions,
             classes=classes,
             names=names,
-            all=tuple(self._all) if self._all is not None and self._all_known else None,
+            all=tuple(self._all) if self._all is not None and self._all_known and self._bodies else None,
             star_imports=tuple(self._stars),
             imports=tuple(sorted(self.imported)),
         )
