@@ -18,19 +18,22 @@ import hashlib
 import json
 import os
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Dict, Iterable, Optional, Tuple
 
 from leaklint import __version__
 from leaklint.analysis.summary import FORMAT, ModuleSummary
-from leaklint.cache import _source_stamp
 
 _INDEX_FORMAT = 1
 
 
+@lru_cache(maxsize=None)
 def summary_stamp() -> str:
     """What a summary depends on besides the file: the summary format and
     leaklint's own code."""
+    from leaklint.cache import _source_stamp  # leaklint.cache imports the rules, which import the analysis
+
     parts = (str(FORMAT), __version__, _source_stamp())
     return hashlib.blake2b("\0".join(parts).encode("utf-8"), digest_size=8).hexdigest()
 

@@ -28,3 +28,18 @@ def expected(path: Path) -> Set[Tuple[int, str]]:
             for code in re.split(r"\s*,\s*", match.group("codes")):
                 found.add((number, code))
     return found
+
+
+def check_fixture(path: Path, **options):
+    """A fixture checked as the command checks it: with the project around it
+    (``fixtures/project`` is a package whose modules use each other)."""
+    from leaklint import check_source
+    from leaklint.analysis.project import ProjectIndex
+
+    global _PROJECT
+    if _PROJECT is None:
+        _PROJECT = ProjectIndex()
+    return check_source(path.read_bytes(), str(path), project=_PROJECT, **options)
+
+
+_PROJECT = None

@@ -18,14 +18,17 @@ from leaklint.analysis.coroutines import Coroutines
 from leaklint.analysis.creations import Creation, Creations
 from leaklint.analysis.handles import Handle, Handles
 from leaklint.analysis.names import ImportTable
+from leaklint.analysis.project import ModuleView
 from leaklint.analysis.tree import SyntaxTree, is_async, is_generator
 from leaklint.analysis.waits import waits_forever
 from leaklint.analysis.workers import Workers
 
 
 class FileFacts:
-    def __init__(self, tree: SyntaxTree):
+    def __init__(self, tree: SyntaxTree, project: Optional[ModuleView] = None):
         self.tree = tree
+        # The project as this module sees it (what its imports do), if known.
+        self.project = project
         self._generators: Dict[Optional[cst.FunctionDef], bool] = {}
 
     @cached_property
@@ -42,7 +45,7 @@ class FileFacts:
 
     @cached_property
     def creations(self) -> Creations:
-        return Creations(self.tree, self.imports, self.bindings)
+        return Creations(self.tree, self.imports, self.bindings, self.project)
 
     def creation_of(self, call: cst.Call) -> Optional[Creation]:
         return self.creations.creation_of(call)
@@ -53,7 +56,7 @@ class FileFacts:
 
     @cached_property
     def coroutines(self) -> Coroutines:
-        return Coroutines(self.tree, self.imports, self.classes, self.creations.is_event_loop)
+        return Coroutines(self.tree, self.imports, self.classes, self.creations.is_event_loop, self.project)
 
     def is_coroutine(self, expr: cst.BaseExpression) -> Optional[bool]:
         """True: ``expr`` is certainly a coroutine (a call of an ``async def``

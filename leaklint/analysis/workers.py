@@ -46,7 +46,7 @@ class Workers:
         self._functions_by_name: Optional[Dict[str, List[cst.FunctionDef]]] = None
 
     def is_started(self, handle: Handle, creation: Creation) -> bool:
-        if handle.destination.chained_method == "start" or handle.calls("start"):
+        if creation.started or handle.destination.chained_method == "start" or handle.calls("start"):
             return True
         return creation.class_def is not None and self._class_starts_itself(creation.class_def)
 
