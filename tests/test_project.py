@@ -609,3 +609,54 @@ def test_own_summaries_from_ast_without_bodies_and_from_libcst_are_the_same():
     for path in sorted(PACKAGE.glob("*.py")):
         source = path.read_text(encoding="utf-8")
         assert summarize(source, bodies=False) == summary_of_cst(cst.parse_module(source)), path.name
+
+
+# -- the result cache knows what a result depended on ----------------------------------
+
+
+def test_a_cached_result_is_invalid_exactly_when_an_imported_summary_changes(tmp_path, monkeypatch):
+    from leaklint import runner
+    from leaklint.config import load_settings
+
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "",
+            "app/__init__.py": "",
+            "app/helpers.py": "import asyncio\n\ndef spawn(coro):\n    return asyncio.create_task(coro)\n",
+            "app/main.py": "from .helpers import spawn\n\nasync def handle(job):\n    spawn(job())\n",
+            "app/other.py": "def unrelated():\n    return 1\n",
+        },
+    )
+    checked = []
+    real_check = runner.check_source
+
+    def counting(text, path, *args, **kwargs):
+        checked.append(Path(path).name)
+        return real_check(text, path, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "check_source", counting)
+    settings = load_settings(tmp_path / "pyproject.toml", cwd=tmp_path)
+    paths = [str(tmp_path / "app" / name) for name in ("helpers.py", "main.py", "other.py")]
+
+    def run():
+        checked.clear()
+        results = runner.check_files(paths, settings, jobs=1, cache_dir=tmp_path / "cache")
+        return {Path(result.path).name: [(finding.line, finding.code) for finding in result.findings] for result in results}
+
+    assert run() == {"helpers.py": [], "main.py": [(4, "LL101")], "other.py": []}
+    assert sorted(checked) == ["helpers.py", "main.py", "other.py"]
+    assert run()["main.py"] == [(4, "LL101")] and checked == []  # warm: nothing checked
+
+    helper = tmp_path / "app/helpers.py"
+    helper.write_text("import asyncio\n\ndef spawn(coro):\n    print(coro)  # a new line in its body\n    return asyncio.create_task(coro)\n")
+    assert run()["main.py"] == [(4, "LL101")]
+    assert checked == ["helpers.py"]  # its summary says the same: main.py's result stands
+
+    (tmp_path / "app/other.py").write_text("def unrelated():\n    return 2\n")
+    assert run()["main.py"] == [(4, "LL101")] and checked == ["other.py"]
+
+    helper.write_text("import asyncio\n\ndef spawn(coro):\n    asyncio.create_task(coro)\n")
+    results = run()
+    assert results["main.py"] == [] and results["helpers.py"] == [(4, "LL101")]
+    assert sorted(checked) == ["helpers.py", "main.py"]  # main.py again: what it imports changed
