@@ -32,7 +32,7 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple, Type, Union
 import libcst as cst
 
 from leaklint.analysis import FileFacts
-from leaklint.analysis.project import ModuleView, ProjectIndex, summary_of_cst
+from leaklint.analysis.project import NO_FILE_NAMES, ModuleView, ProjectIndex, summary_of_cst
 from leaklint.analysis.summary import summarize
 from leaklint.analysis.tree import SyntaxTree
 from leaklint.deep import call_with_deep_stack
@@ -72,6 +72,8 @@ def check_source(
     ``project`` index, what the project's other modules do is known too (a
     helper of theirs that returns a task makes a task here)."""
     result = FileResult(path)
+    if path in NO_FILE_NAMES:
+        project = None  # a buffer with no file name has no project around it
     try:
         text = decode_source(source) if isinstance(source, bytes) else source
         if "\0" in text:

@@ -20,7 +20,7 @@ import os
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from leaklint import __version__
 from leaklint.analysis.summary import FORMAT, ModuleSummary
@@ -115,3 +115,24 @@ def _remove_quietly(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def index_files(file: Path, paths: Iterable[str]) -> Tuple[int, List[Tuple[str, str]]]:
+    """Summarise ``paths`` (with Python's parser only: no rule runs) into the
+    index file ``file``; how many were indexed, and the (path, reason) of
+    those that could not be read."""
+    from leaklint.analysis.summary import summarize
+    from leaklint.cache import content_hash
+    from leaklint.runner import read_regular_file
+
+    entries = []
+    errors = []
+    for path in paths:
+        try:
+            data, _ = read_regular_file(path)
+        except OSError as error:
+            errors.append((path, f"cannot read: {error.strerror or error}"))
+            continue
+        entries.append((os.path.abspath(path), content_hash(data), summarize(data)))
+    write_index(file, entries)
+    return len(entries), errors

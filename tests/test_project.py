@@ -660,3 +660,26 @@ def test_a_cached_result_is_invalid_exactly_when_an_imported_summary_changes(tmp
     results = run()
     assert results["main.py"] == [] and results["helpers.py"] == [(4, "LL101")]
     assert sorted(checked) == ["helpers.py", "main.py"]  # main.py again: what it imports changed
+
+
+def test_write_index_then_check_a_shard_with_it(tmp_path, monkeypatch, capsys):
+    from leaklint import cli
+
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "",
+            "app/__init__.py": "",
+            "app/helpers.py": "import asyncio\n\ndef spawn(coro):\n    return asyncio.create_task(coro)\n",
+            "app/main.py": "from .helpers import spawn\n\nasync def handle(job):\n    spawn(job())\n",
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["--write-index", "index.json", "app"]) == 0
+    assert "indexed 3 modules in index.json" in capsys.readouterr().err
+    monkeypatch.setattr(project_module, "summarize", lambda data: pytest.fail("summarised again"))
+    # The shard checks main.py alone; what helpers.py does comes from the index.
+    assert cli.main(["--no-cache", "--index", "index.json", "--output-format", "json", "app/main.py"]) == 1
+    assert '"code": "LL101"' in capsys.readouterr().out
+    assert cli.main(["--index", "missing.json", "app"]) == 2
+    assert "--index missing.json" in capsys.readouterr().err

@@ -553,6 +553,8 @@ class ModuleView:
 # -- one index per process, for the plugins and the language server ---------------------
 
 _HOST_INDEX: Optional[ProjectIndex] = None
+# What hosts call a buffer that is no file: it is checked alone.
+NO_FILE_NAMES = frozenset({"", "-", "<stdin>", "stdin", "<string>"})
 
 
 def host_index(path: Optional[str]) -> Optional[ProjectIndex]:
@@ -562,7 +564,7 @@ def host_index(path: Optional[str]) -> Optional[ProjectIndex]:
     has no project around it).  None for a buffer with no file name: it is
     checked alone, as before there were project facts."""
     global _HOST_INDEX
-    if not path or path in ("-", "<stdin>", "stdin", "<string>"):
+    if not path or path in NO_FILE_NAMES:
         return None
     if _HOST_INDEX is None:
         from leaklint.cache import CACHE_DIR_NAME
