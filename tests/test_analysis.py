@@ -26,11 +26,12 @@ def test_a_thousand_subclasses_deep():
     classes = "class C0:\n    pass\n" + "".join(f"class C{i}(C{i - 1}):\n    pass\n" for i in range(1, 1200))
     leaf = (
         "class Leaf(C1199):\n"
-        "    def __init__(self):\n"
-        "        self._worker = threading.Thread(target=print)\n"
+        "    def __init__(self, jobs):\n"
+        "        self._worker = threading.Thread(target=drain, args=(jobs,))\n"
         "        self._worker.start()\n"
     )
-    source = "import threading\n" + classes + leaf
+    drain = "def drain(jobs):\n    for job in iter(jobs.get, None):\n        print(job)\n"
+    source = "import threading\n" + drain + classes + leaf
     assert _check(source) == [(source.count("\n") - 1, "LL201")]
 
 

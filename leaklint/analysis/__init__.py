@@ -17,6 +17,7 @@ from leaklint.analysis.classes import ClassHierarchy
 from leaklint.analysis.coroutines import Coroutines
 from leaklint.analysis.creations import Creation, Creations
 from leaklint.analysis.handles import Handle, Handles
+from leaklint.analysis.loops import main_functions
 from leaklint.analysis.names import ImportTable
 from leaklint.analysis.project import ModuleView
 from leaklint.analysis.tree import SyntaxTree, is_async, is_generator
@@ -48,7 +49,14 @@ class FileFacts:
         return Creations(self.tree, self.imports, self.bindings, self.project)
 
     def creation_of(self, call: cst.Call) -> Optional[Creation]:
-        return self.creations.creation_of(call)
+        """What ``call`` creates.  ``ensure_future(x)`` makes a task only when
+        ``x`` may be a coroutine: given a future it returns that future, and
+        there is nothing to lose."""
+        creation = self.creations.creation_of(call)
+        if creation is not None and creation.name.endswith("ensure_future") and call.args:
+            if self.is_coroutine(call.args[0].value) is False:
+                return None
+        return creation
 
     @cached_property
     def handles(self) -> Handles:
@@ -91,6 +99,12 @@ class FileFacts:
 
     def handle(self, call: cst.Call) -> Handle:
         return self.handles.handle(call)
+
+    @cached_property
+    def main_functions(self) -> FrozenSet[cst.FunctionDef]:
+        """The functions the module runs as its main program (``main()``,
+        those called under ``if __name__ == "__main__":``)."""
+        return frozenset(main_functions(self.tree, self.imports))
 
     @cached_property
     def workers(self) -> Workers:

@@ -32,6 +32,16 @@ _CONSTRUCTORS: Dict[str, str] = {
     "asyncio.ensure_future": TASK,
     "asyncio.tasks.create_task": TASK,
     "asyncio.tasks.ensure_future": TASK,
+    "asyncio.Task": TASK,
+    "asyncio.tasks.Task": TASK,
+    # A gathered or shielded future carries the outcome of what it wraps, and
+    # a threadsafe future carries the only copy of the coroutine's exception.
+    "asyncio.gather": TASK,
+    "asyncio.tasks.gather": TASK,
+    "asyncio.shield": TASK,
+    "asyncio.tasks.shield": TASK,
+    "asyncio.run_coroutine_threadsafe": TASK,
+    "asyncio.tasks.run_coroutine_threadsafe": TASK,
     "threading.Thread": WORKER,
     "threading.Timer": WORKER,
     "multiprocessing.Process": WORKER,
@@ -188,18 +198,20 @@ class Creations:
     def is_event_loop(self, expr: cst.BaseExpression) -> bool:
         """``expr`` is an asyncio event loop: fresh from ``asyncio.get_event_loop()``
         and friends, a variable or ``self.<attr>`` bound to one, or something
-        named ``loop``/``_loop``/``event_loop``.  A ``TaskGroup`` or a REST client
+        (a name, or the last attribute of a chain) named
+        ``loop``/``_loop``/``event_loop``.  A ``TaskGroup`` or a REST client
         with a ``create_task`` method is none of these."""
         if isinstance(expr, cst.Call):
             return self._imports.resolves_to(expr.func, *_LOOP_FACTORIES)
         if isinstance(expr, cst.Name):
             return expr.value in _LOOP_NAMES or self._bindings.bound_to_call(expr, self.is_event_loop)
-        if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
+        if isinstance(expr, cst.Attribute):
             if expr.attr.value in _LOOP_NAMES:
-                return True
-            method = self._tree.enclosing_method(expr)
-            if method is not None and expr.value.value == method[2]:
-                return self._attribute_bound_to_loop_factory(method[1], expr.attr.value)
+                return True  # ``self.loop``, ``self.client._loop``, ``app.event_loop``
+            if isinstance(expr.value, cst.Name):
+                method = self._tree.enclosing_method(expr)
+                if method is not None and expr.value.value == method[2]:
+                    return self._attribute_bound_to_loop_factory(method[1], expr.attr.value)
         return False
 
     def _attribute_bound_to_loop_factory(self, cls: cst.ClassDef, attr: str) -> bool:

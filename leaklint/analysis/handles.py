@@ -263,12 +263,47 @@ def _destination(tree: SyntaxTree, bindings: Bindings, call: cst.Call) -> Destin
         if parent_type in (cst.IfExp, cst.BooleanOperation):
             node = parent  # either branch's value flows on
             continue
+        if parent_type is cst.Lambda and parent.body is node:
+            # ``loop.call_soon(lambda: asyncio.create_task(c))``: whoever calls
+            # the callback drops what it returns.
+            return Destination(DISCARDED) if _is_callback(tree, parent) else Destination(ESCAPED)
         if parent_type is cst.Arg:
             collector = _collecting_receiver(parent_of(parent), parent)
             if collector is not None:
                 return _container_binding(tree, bindings, collector)
             return Destination(ESCAPED)
         return Destination(ESCAPED)
+
+
+# Calls that run a callback and throw its result away.
+_CALLBACK_TAKERS = frozenset(
+    {
+        "call_soon",
+        "call_soon_threadsafe",
+        "call_later",
+        "call_at",
+        "add_done_callback",
+        "add_signal_handler",
+        "add_reader",
+        "add_writer",
+        "register",
+        "Timer",
+        "Thread",
+    }
+)
+
+
+def _is_callback(tree: SyntaxTree, function: cst.Lambda) -> bool:
+    """``function`` is handed to a call that runs it and drops its result: a
+    loop's ``call_soon``, ``add_done_callback``, ``atexit.register``, a
+    thread's target."""
+    arg = tree.parent.get(function)
+    call = tree.parent.get(arg) if isinstance(arg, cst.Arg) else None
+    if not isinstance(call, cst.Call):
+        return False
+    func = call.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+    return name in _CALLBACK_TAKERS
 
 
 def _collecting_receiver(call: Optional[cst.CSTNode], arg: cst.Arg) -> Optional[cst.BaseExpression]:

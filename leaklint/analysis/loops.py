@@ -9,14 +9,17 @@ hands control back to a consumer that may simply stop iterating.
 from __future__ import annotations
 
 import ast
-from typing import List, Optional, Tuple
+from typing import List, Optional, Set, Tuple
 
 import libcst as cst
 
 from leaklint.analysis.names import ImportTable
-from leaklint.analysis.tree import SyntaxTree, iter_children
+from leaklint.analysis.tree import SyntaxTree, iter_children, walk_scope
 
-_EXIT_FUNCTIONS = frozenset({"sys.exit", "os._exit", "os.abort", "_thread.exit", "_thread.interrupt_main"})
+_EXIT_FUNCTIONS = frozenset(
+    {"sys.exit", "os._exit", "os.abort", "_thread.exit", "_thread.interrupt_main", "pytest.exit", "pytest.fail"}
+    | {f"os.exec{suffix}" for suffix in ("l", "le", "lp", "lpe", "v", "ve", "vp", "vpe")}
+)
 _EXIT_BUILTINS = ("exit", "quit")
 _NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 _LOOPS = (cst.For, cst.While)
@@ -96,27 +99,141 @@ def find_exit(loop: cst.While, imports: ImportTable, in_coroutine: bool, in_gene
     return None
 
 
-def exits_through_handler(loop: cst.While, tree: SyntaxTree, imports: ImportTable) -> bool:
-    """``loop`` sits in the body of a ``try`` with ``except`` clauses, or of a
-    ``with contextlib.suppress(...)``, in its own function:
-    ``try: while True: q.get_nowait() except Empty: pass`` is the idiom for
-    "until the call raises", and the handler is the exit."""
+def exits_through_handler(loop: cst.While, tree: SyntaxTree, imports: ImportTable, in_thread: bool) -> bool:
+    """``loop`` sits in the body of a ``try`` whose handler, or of a ``with
+    contextlib.suppress(...)`` whose exception, something in the loop can
+    raise, in its own function: ``try: while True: q.get_nowait() except
+    Empty: pass`` is the idiom for "until the call raises", and the handler
+    is the exit.  A handler only counts if it can fire: ``queue.Empty`` needs
+    a non-blocking or timed ``get``, and ``KeyboardInterrupt`` never reaches
+    a thread other than the main one (``in_thread``).  A broad handler, or
+    one for an exception we know nothing of, counts."""
     node: cst.CSTNode = loop
     for ancestor in tree.ancestors(loop):
         if isinstance(ancestor, _NESTED_SCOPES):
             return False
         if isinstance(ancestor, (cst.Try, cst.TryStar)) and ancestor.handlers and ancestor.body is node:
-            return True
+            caught = [handler.type for handler in ancestor.handlers]
+            if any(_can_fire(kind, loop, imports, in_thread) for kind in caught):
+                return True
         if isinstance(ancestor, cst.With) and ancestor.body is node:
             for item in ancestor.items:
                 if isinstance(item.item, cst.Call) and imports.resolves_to(item.item.func, "contextlib.suppress"):
-                    return True
+                    if any(_can_fire(arg.value, loop, imports, in_thread) for arg in item.item.args):
+                        return True
         node = ancestor
     return False
+
+
+def _can_fire(kind: Optional[cst.BaseExpression], loop: cst.While, imports: ImportTable, in_thread: bool) -> bool:
+    """Something in ``loop`` can raise an exception that ``except <kind>`` catches."""
+    if kind is None:
+        return True  # a bare ``except:``
+    if isinstance(kind, cst.Tuple):
+        return any(_can_fire(element.value, loop, imports, in_thread) for element in kind.elements)
+    name = _exception_name(kind, imports)
+    if name == "KeyboardInterrupt":
+        return not in_thread  # signals are delivered to the main thread only
+    if name == "Empty":
+        return _gets_without_blocking(loop)
+    return True  # broad, or unknown: it may well fire
+
+
+def _exception_name(kind: cst.BaseExpression, imports: ImportTable) -> Optional[str]:
+    if isinstance(kind, cst.Name):
+        return kind.value if kind.value in ("KeyboardInterrupt", "Empty") or imports.resolves_to(kind, "queue.Empty") else None
+    if isinstance(kind, cst.Attribute) and kind.attr.value == "Empty":
+        return "Empty"
+    return None
+
+
+def _gets_without_blocking(loop: cst.While) -> bool:
+    """The loop calls ``get_nowait()``, ``get(False)``, ``get(block=False)`` or
+    ``get(timeout=...)``: calls that raise ``queue.Empty``."""
+    for node in walk_scope(loop.body):
+        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
+            continue
+        method = node.func.attr.value
+        if method == "get_nowait":
+            return True
+        if method == "get" and node.args:
+            return True  # a block flag or a timeout: either can raise Empty
+    return False
+
+
+def is_main_program_loop(loop: cst.While, tree: SyntaxTree, imports: ImportTable, main_functions) -> bool:
+    """``loop`` is the program's own main loop, meant to run until the user
+    stops it: at module level, in a function the module runs as its main
+    program (``main()``, a function called under ``if __name__ ==
+    "__main__":`` or wrapped in ``try/except KeyboardInterrupt``), or inside
+    a ``try/except KeyboardInterrupt`` of its own."""
+    function = tree.enclosing_function(loop)
+    if function is None:
+        return True
+    if function in main_functions:
+        return True
+    return _inside_keyboard_interrupt_handler(loop, tree, imports)
+
+
+def _inside_keyboard_interrupt_handler(node: cst.CSTNode, tree: SyntaxTree, imports: ImportTable) -> bool:
+    child = node
+    for ancestor in tree.ancestors(node):
+        if isinstance(ancestor, _NESTED_SCOPES):
+            return False
+        if isinstance(ancestor, (cst.Try, cst.TryStar)) and ancestor.body is child:
+            for handler in ancestor.handlers:
+                if handler.type is not None and _catches_keyboard_interrupt(handler.type, imports):
+                    return True
+        child = ancestor
+    return False
+
+
+def _catches_keyboard_interrupt(kind: cst.BaseExpression, imports: ImportTable) -> bool:
+    if isinstance(kind, cst.Tuple):
+        return any(_catches_keyboard_interrupt(element.value, imports) for element in kind.elements)
+    return _exception_name(kind, imports) == "KeyboardInterrupt"
+
+
+def main_functions(tree: SyntaxTree, imports: ImportTable) -> Set[cst.FunctionDef]:
+    """The module-level functions the module runs as its main program: one
+    named ``main``, one called in an ``if __name__ == "__main__":`` block, or
+    one whose call the module wraps in ``try/except KeyboardInterrupt``."""
+    by_name = {}
+    for function in tree.function_defs:
+        if tree.method_owner(function) is None and tree.enclosing_function(function) is None:
+            by_name.setdefault(function.name.value, []).append(function)
+    found: Set[cst.FunctionDef] = set(by_name.get("main", ()))
+    for call in tree.calls:
+        if not isinstance(call.func, cst.Name) or call.func.value not in by_name:
+            continue
+        if _under_main_guard(call, tree) or _inside_keyboard_interrupt_handler(call, tree, imports):
+            found.update(by_name[call.func.value])
+    return found
+
+
+def _under_main_guard(node: cst.CSTNode, tree: SyntaxTree) -> bool:
+    for ancestor in tree.ancestors(node):
+        if isinstance(ancestor, _NESTED_SCOPES):
+            return False
+        if isinstance(ancestor, cst.If) and _is_main_guard(ancestor.test):
+            return True
+    return False
+
+
+def _is_main_guard(test: cst.BaseExpression) -> bool:
+    """``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+        return False
+    sides = (test.left, test.comparisons[0].comparator)
+    names = {side.value for side in sides if isinstance(side, cst.Name)}
+    strings = {side.evaluated_value for side in sides if isinstance(side, cst.SimpleString)}
+    return names == {"__name__"} and strings == {"__main__"}
 
 
 def _is_exit_call(call: cst.Call, imports: ImportTable) -> bool:
     func = call.func
     if imports.resolves_to(func, *_EXIT_FUNCTIONS):
         return True
+    if imports.resolves_to(func, "os.kill") and call.args and isinstance(call.args[0].value, cst.Call):
+        return imports.resolves_to(call.args[0].value.func, "os.getpid")  # a signal to this very process
     return any(imports.is_builtin(func, name) for name in _EXIT_BUILTINS)

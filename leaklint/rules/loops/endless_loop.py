@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leaklint.analysis.loops import exits_through_handler, find_exit, is_constant_true
+from leaklint.analysis.loops import exits_through_handler, find_exit, is_constant_true, is_main_program_loop
 from leaklint.rule import Rule
 
 
@@ -11,14 +11,24 @@ class EndlessLoop(Rule):
 
     ## What it does
     Flags `while True:` (or `while 1:`, or any other test that is always true)
-    whose body has no `break` of its own, no `return`, no `raise`, no
-    `sys.exit()`/`os._exit()`, no enclosing `try` whose `except` clause
-    (or `contextlib.suppress`) ends it when a call raises (nor a `pytest.raises`/`assertRaises` block
-    expecting it to), and no cancellation point: an `await`,
+    whose body has no `break` of its own, no `return`, no `raise`, no process
+    exit (`sys.exit()`, `os._exit()`, `os.abort()`, `os.exec*()`,
+    `os.kill(os.getpid(), ...)`), and no cancellation point: an `await`,
     `async for` or `async with` in a coroutine, or a `yield` in a generator.
     Nested function and class bodies do not count, and a `break` inside a
-    nested loop ends that loop, not this one. A loop in a function that the
-    module runs only as the target of daemon threads is left alone.
+    nested loop ends that loop, not this one.
+
+    An enclosing `try` (or `contextlib.suppress`) ends the loop only if its
+    handler can fire: `queue.Empty` needs a `get_nowait()` or a `get` with a
+    block flag or timeout in the loop, `KeyboardInterrupt` never reaches a
+    thread other than the main one; a broad or unknown exception counts.
+
+    Left alone by design: the program's own main loop (at module level, in
+    `main()`, in a function called under `if __name__ == "__main__":` or
+    wrapped in `try/except KeyboardInterrupt`, or inside such a `try` itself)
+    unless it runs in a coroutine or a thread; a loop in a function the
+    module runs only in daemon threads; a loop in a process target whose
+    creator terminates or kills it; code under `pytest.raises`/`assertRaises`.
 
     ## Why is this bad?
     Nothing can stop such a loop: not the caller, not a shutdown flag, not
@@ -51,10 +61,15 @@ class EndlessLoop(Rule):
         if not is_constant_true(node.test):
             return
         facts = self.facts
-        exit_node = find_exit(node, facts.imports, facts.in_coroutine(node), facts.in_generator(node))
-        if exit_node is not None or exits_through_handler(node, facts.tree, facts.imports) or facts.tree.expected_to_raise(node):
-            return
+        tree, workers = facts.tree, facts.workers
         function = facts.enclosing_function(node)
-        if function is not None and facts.workers.runs_only_in_daemon_threads(function):
+        in_thread = function is not None and workers.runs_in_a_thread(function)
+        exit_node = find_exit(node, facts.imports, facts.in_coroutine(node), facts.in_generator(node))
+        if exit_node is not None or exits_through_handler(node, tree, facts.imports, in_thread) or tree.expected_to_raise(node):
             return
+        if function is not None and (workers.runs_only_in_daemon_threads(function) or workers.is_terminated_target(function)):
+            return  # abandoned at exit, or ended by force: by design
+        in_worker = in_thread or facts.in_coroutine(node)
+        if not in_worker and is_main_program_loop(node, tree, facts.imports, facts.main_functions):
+            return  # the program's own main loop runs until the user stops it
         self.report(node)

@@ -14,16 +14,27 @@ class DanglingTask(HandleRule):
     """The result of `create_task()` or `ensure_future()` is dropped.
 
     ## What it does
-    Flags `asyncio.create_task(...)`, `asyncio.ensure_future(...)`,
-    `loop.create_task(...)` and `loop.run_in_executor(...)` whose result is
-    thrown away: an expression statement, an assignment to `_`, or a call
-    chained straight onto it (`create_task(c).add_done_callback(cb)`).
+    Flags `asyncio.create_task(...)`, `asyncio.ensure_future(...)` of a
+    coroutine, `asyncio.Task(...)`, `asyncio.gather(...)`, `asyncio.shield(...)`,
+    `asyncio.run_coroutine_threadsafe(...)`, `loop.create_task(...)` and
+    `loop.run_in_executor(...)` (on anything that is an event loop:
+    `asyncio.get_running_loop()`, a variable or attribute bound to one, or a
+    name or attribute chain ending in `loop`, `_loop` or `event_loop`) whose
+    result is thrown away: an expression statement, an assignment to `_`, a
+    call chained straight onto it (`create_task(c).add_done_callback(cb)`), or
+    the value of a lambda handed to the loop as a callback
+    (`loop.call_soon(lambda: asyncio.create_task(c))`).
+    `ensure_future(f)` of something that is already a future (a plain
+    function returning `loop.create_future()`, a name bound to one) creates no
+    task and is left alone.
 
     ## Why is this bad?
     The event loop keeps only a weak reference to a task. A task nobody holds
-    can be garbage-collected before it finishes, and if it fails, its
-    exception is never retrieved: the failure vanishes, or surfaces later as
-    "Task exception was never retrieved".
+    may be garbage-collected before it finishes; if it fails, the failure
+    bypasses the code that started it (CPython only logs "Task exception was
+    never retrieved" when the task is collected); and it may still be pending
+    when the program shuts down. A dropped threadsafe or gathered future
+    carries the only copy of its coroutine's outcome.
 
     ## Example
     ```python
@@ -49,9 +60,12 @@ class DanglingTask(HandleRule):
 
     code = "LL101"
     name = "dangling-task"
-    message = "task created by {call} is not kept: it may be garbage-collected mid-flight and its exception is lost"
+    message = (
+        "the task made by {call} is dropped: the loop keeps only a weak reference, so it may be collected before "
+        "it finishes, and its failure bypasses this code"
+    )
     modules = ("asyncio",)
-    trigger = r"create_task|ensure_future|run_in_executor"
+    trigger = r"create_task|ensure_future|run_in_executor|gather|shield|run_coroutine_threadsafe|\bTask\b"
     kinds = (TASK,)
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:

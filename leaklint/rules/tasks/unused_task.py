@@ -41,9 +41,12 @@ class UnusedTask(HandleRule):
 
     code = "LL102"
     name = "unused-task"
-    message = "task {name!r} is never used: await it, gather it or keep it in a set of background tasks"
+    message = (
+        "task {name!r} is never used: when this function returns, only the loop's weak reference is left; "
+        "await it, gather it or keep it in a set of background tasks"
+    )
     modules = ("asyncio",)
-    trigger = r"create_task|ensure_future|run_in_executor"
+    trigger = r"create_task|ensure_future|run_in_executor|gather|shield|run_coroutine_threadsafe|\bTask\b"
     kinds = (TASK,)
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:

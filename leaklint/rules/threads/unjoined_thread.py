@@ -23,41 +23,60 @@ NEUTRAL_WORKER_METHODS = frozenset(
 
 
 class UnjoinedThread(HandleRule):
-    """A thread or process is started and never joined.
+    """A worker that runs until told to stop is started, and never stopped or joined.
 
     ## What it does
     Flags a `threading.Thread`, `threading.Timer` or `multiprocessing.Process`
     (also from a `multiprocessing.get_context(...)`, or a subclass defined in
-    the same module) that is started but never
-    joined (nor, for a Timer, cancelled), and is not a daemon (`daemon=True`,
+    the same module) that is started, is not a daemon (`daemon=True`,
     `t.daemon = True`, `t.setDaemon(True)`; a setting that is not a literal
-    `False` counts as daemon). A thread on `self` counts as joined if any
-    method of the class joins it; one in a module global if any code of the
-    module does; threads in a list if a loop over the list joins them. Unlike executors (LL202), a thread started at module level
-    is not exempt: nothing joins it but interpreter shutdown.
+    `False` counts as daemon), is never joined (nor, for a Timer, cancelled),
+    **and whose body is long-lived**: its target (a function or method of the
+    module, a `functools.partial` of one, a lambda calling one) or its class's
+    `run()` loops until told to stop (`while True`, `while not
+    stop.is_set()` with nothing ever setting the flag, `for job in
+    iter(q.get, None)`), serves forever, or waits with no timeout, itself or
+    through a function of the module it calls.
+
+    A one-shot worker (it does its job and ends) is left alone: the
+    interpreter waits for it at exit, and joining it is often wrong (it would
+    block a UI or an event loop). So is a worker whose target cannot be seen.
+    A thread on `self` counts as joined if any method of the class joins it;
+    one in a module global if any code of the module does; threads in a list
+    if a loop over the list joins them.
 
     ## Why is this bad?
-    Nobody knows when an unjoined worker finishes, whether it failed, or
-    whether it is still running: the program cannot shut down cleanly, tests
-    leak threads into each other, and a stuck worker runs until the process
-    dies. An unjoined `Process` stays a zombie until it is reaped.
+    A worker that can never end by itself and that nobody stops keeps its
+    thread or process, and everything it holds, until the process dies: the
+    program cannot shut down cleanly (a non-daemon thread blocks interpreter
+    exit for ever), tests leak workers into each other, and an unjoined
+    `Process` stays a zombie after it dies.
 
     ## Example
     ```python
-    def refresh_all(urls):
-        for url in urls:
-            worker = threading.Thread(target=fetch, args=(url,))
-            worker.start()
+    def drain(jobs):
+        while True:
+            handle(jobs.get())
+
+    def start_draining(jobs):
+        worker = threading.Thread(target=drain, args=(jobs,))
+        worker.start()
     ```
 
     ## Use instead
+    Give the worker a way to stop, and stop and join it when its owner is done:
     ```python
-    def refresh_all(urls):
-        workers = [threading.Thread(target=fetch, args=(url,)) for url in urls]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
+    def drain(jobs):
+        for job in iter(jobs.get, None):
+            handle(job)
+
+    def drain_all(jobs, items):
+        worker = threading.Thread(target=drain, args=(jobs,))
+        worker.start()
+        for item in items:
+            jobs.put(item)
+        jobs.put(None)
+        worker.join()
     ```
     or make a worker that may be abandoned a daemon: `Thread(..., daemon=True)`.
 
@@ -68,7 +87,7 @@ class UnjoinedThread(HandleRule):
 
     code = "LL201"
     name = "unjoined-thread"
-    message = "{call} is started but never joined (and is not a daemon)"
+    message = "{call} runs until told to stop, but it is never stopped or joined (and is not a daemon)"
     modules = ("threading", "multiprocessing")
     trigger = r"Thread|Process|Timer"
     kinds = (WORKER,)
@@ -80,5 +99,7 @@ class UnjoinedThread(HandleRule):
         workers = self.facts.workers
         if not workers.is_started(handle, creation) or workers.is_daemon(handle, creation):
             return
+        if not workers.runs_until_stopped(handle.call, creation):
+            return  # a one-shot worker ends by itself: the interpreter waits for it at exit
         if not handle.is_released(NEUTRAL_WORKER_METHODS):
             self.report(handle.call, self.message.format(call=creation.name))
