@@ -66,6 +66,13 @@ def test_functions_returning_fresh_handles_and_their_kind():
         def unstarted():
             return Thread(target=print)
 
+        def serving():
+            return Thread(target=serve)
+
+        def serve():
+            while True:
+                handle_one()
+
         spawn_quickly = lambda coro: asyncio.create_task(coro)
         """
     )
@@ -79,6 +86,8 @@ def test_functions_returning_fresh_handles_and_their_kind():
         "inbox": Returned(QUEUE, "queue.Queue"),
         "started": Returned(WORKER, "threading.Thread", started=True),
         "unstarted": Returned(WORKER, "threading.Thread", started=False),
+        "serving": Returned(WORKER, "threading.Thread", long_lived=True),
+        "serve": None,
         "spawn_quickly": Returned(TASK, "asyncio.create_task"),
     }
 
@@ -342,7 +351,7 @@ def test_thread_classes_across_three_files(index):
     assert view.thread_class("OneShot").run_long_lived is False
     assert view.thread_class("spawn") is None
     assert view.returned_handle("FastPoller") == (
-        Returned(WORKER, "fixtures.project.special.FastPoller"),
+        Returned(WORKER, "fixtures.project.special.FastPoller", long_lived=True),
         "fixtures.project.special.FastPoller",
     )
     assert view.returned_handle("DaemonPoller") is None

@@ -101,6 +101,7 @@ class Creation(NamedTuple):
     class_def: Optional[cst.ClassDef] = None  # a Thread/Process subclass of this module
     joinable: bool = False  # for queues: join() waits for task_done()
     started: bool = False  # a project helper or class that starts the worker itself
+    long_lived: Optional[bool] = None  # from the project: its run() or target runs until told to stop
 
 
 class Creations:
@@ -165,7 +166,14 @@ class Creations:
         returned, _ = found
         class_def = self.worker_classes.get(dotted) or self._local_class(dotted) if returned.kind == WORKER else None
         name = dotted if returned.kind == WORKER or dotted == returned.name else f"{dotted} (which returns {returned.name})"
-        return Creation(returned.kind, name, class_def, joinable=_QUEUES.get(returned.name, False), started=returned.started)
+        return Creation(
+            returned.kind,
+            name,
+            class_def,
+            joinable=_QUEUES.get(returned.name, False),
+            started=returned.started,
+            long_lived=returned.long_lived,
+        )
 
     def _bound_in_a_function(self, node: cst.CSTNode, name: str) -> bool:
         for scope in self._tree.scope_chain(node):

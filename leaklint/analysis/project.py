@@ -534,7 +534,7 @@ class ModuleView:
             thread = self._thread_class(target)
             if thread is None or thread.sets_daemon:
                 return None
-            return Returned(WORKER, thread.name, started=thread.starts_itself), wrapper
+            return Returned(WORKER, thread.name, started=thread.starts_itself, long_lived=thread.run_long_lived), wrapper
         if target.kind != FUNCTION:
             return None
         facts: FunctionSummary = target.facts

@@ -77,6 +77,9 @@ class Returned(NamedTuple):
     kind: str
     name: str
     started: bool = False  # a worker the function started before returning it
+    # For a worker: its target (a function of the same module) or run() runs
+    # until told to stop; None when that is not known.
+    long_lived: Optional[bool] = None
 
 
 class FunctionSummary(NamedTuple):
@@ -176,7 +179,7 @@ def _function_from(data: Dict[str, Any]) -> FunctionSummary:
     returns = data.get("returns")
     return FunctionSummary(
         is_async=bool(data.get("async", False)),
-        returns=None if returns is None else Returned(str(returns[0]), str(returns[1]), bool(returns[2])),
+        returns=None if returns is None else Returned(str(returns[0]), str(returns[1]), bool(returns[2]), returns[3]),
         returns_via=data.get("returns_via"),
         long_lived=bool(data.get("long_lived", False)),
         params=tuple(str(name) for name in data.get("params", ())),
@@ -325,6 +328,9 @@ class _Summarizer:
         self._module = _Bindings()
         self._defined: Dict[str, int] = {}  # local def/class names -> how often bound
         self.imported: Set[str] = set()
+        # function -> the module-level function its returned worker runs (``target=``)
+        self.worker_targets: Dict[str, str] = {}
+        self._reading = ""
         self._stars: List[str] = []
         self._all: Optional[List[str]] = None
         self._all_known = True
@@ -343,12 +349,17 @@ class _Summarizer:
                 functions[qualified] = FunctionSummary()
                 continue
             reader = _FunctionReader(self, node, class_name)
+            self._reading = qualified
             facts = reader.read()
             if class_name is not None and reader.sets_daemon:
                 class_daemon.add(class_name)
             if class_name is not None and reader.starts_self:
                 class_starts.add(class_name)
             functions[qualified] = _merge(functions[qualified], facts) if qualified in functions else facts
+        for qualified, target in self.worker_targets.items():
+            facts = functions[qualified]
+            if facts.returns is not None and facts.returns.kind == WORKER and target in functions:
+                functions[qualified] = facts._replace(returns=facts.returns._replace(long_lived=functions[target].long_lived))
         functions = {name: self._through_local_wrappers(facts, functions) for name, facts in functions.items()}
         for class_def in class_nodes:
             name = class_def.name
@@ -674,6 +685,9 @@ class _FunctionReader:
         if ref is not None and not ref.startswith(":"):
             name = full_name(ref)
             if name in _CONSTRUCTORS:
+                target = _keyword(call, "target")
+                if _CONSTRUCTORS[name] == WORKER and isinstance(target, ast.Name):
+                    self._module.worker_targets[self._module._reading] = target.id
                 return Returned(_CONSTRUCTORS[name], name)
             if name in _QUEUES:
                 return Returned(QUEUE, name)
