@@ -153,14 +153,14 @@ class Creations:
         if dotted is None:
             return None
         head = dotted.partition(".")[0]
-        method = self._tree.enclosing_method(func)
-        if method is not None and isinstance(func, cst.Attribute) and head == method[2] and dotted.count(".") == 1:
+        method = self._tree.enclosing_method(func) if isinstance(func, cst.Attribute) and dotted.count(".") == 1 else None
+        if method is not None and head == method[2]:
             # ``self._schedule_event(...)``: through the class's bases, wherever they are.
             found = self._project.method_returned_handle(method[1].name.value, func.attr.value)
-        elif self._bound_in_a_function(func, head):
-            return None  # a local or a parameter, not what the module imported
         else:
             found = self._project.returned_handle(dotted)
+            if found is not None and self._bound_in_a_function(func, head):
+                return None  # a local or a parameter, not what the module imported
         if found is None:
             return None
         returned, _ = found

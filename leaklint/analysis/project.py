@@ -340,17 +340,27 @@ class ModuleView:
     def _module_kinds(self, location: ModuleLocation, prefix: str) -> Set[str]:
         """The kinds offered by the functions of a module whose qualified name
         starts with ``prefix`` (module-level ones for "", a class's methods for
-        "Class.")."""
+        "Class.").  For a whole module (``import helpers``), only its public
+        names, and only what its own summary says: a private helper is not
+        what another module calls, and following every wrapper of every module
+        imported would read half the project for each file."""
         summary = self._summary_of(location)
         if summary is None:
             return set()
         kinds: Set[str] = set()
         for qualified, facts in summary.functions.items():
-            if qualified.startswith(prefix) and "." not in qualified[len(prefix) :]:
+            name = qualified[len(prefix) :]
+            if not qualified.startswith(prefix) or "." in name:
+                continue
+            if prefix:
                 kinds |= self._kinds_of(Target(FUNCTION, location.name, qualified, facts))
+            elif not name.startswith("_"):
+                kinds |= {COROUTINE} if facts.is_async else set()
+                kinds |= {facts.returns.kind} if facts.returns is not None else set()
         if not prefix:
-            for qualified, facts in summary.classes.items():
-                kinds |= self._kinds_of(Target(CLASS, location.name, qualified, facts))
+            for name, facts in summary.classes.items():
+                if not name.startswith("_") and facts.thread_base is not None and not facts.sets_daemon:
+                    kinds.add(WORKER)
         return kinds
 
     # -- resolution ----------------------------------------------------------------
