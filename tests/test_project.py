@@ -692,3 +692,22 @@ def test_write_index_then_check_a_shard_with_it(tmp_path, monkeypatch, capsys):
     assert '"code": "LL101"' in capsys.readouterr().out
     assert cli.main(["--index", "missing.json", "app"]) == 2
     assert "--index missing.json" in capsys.readouterr().err
+
+
+def test_a_file_with_no_project_around_it_is_checked_as_without_an_index(tmp_path):
+    from leaklint import check_source
+
+    source = (FIXTURES / "tasks" / "dangling_task.py").read_bytes()
+    (tmp_path / "alone.py").write_bytes(source)
+    with_index = check_source(source, str(tmp_path / "alone.py"), project=ProjectIndex())
+    assert with_index.findings == check_source(source, str(tmp_path / "alone.py")).findings
+    assert with_index.findings and with_index.dependencies == {}
+    # A buffer with no file name has no project either.
+    assert check_source(source, "-", project=ProjectIndex()).findings == check_source(source, "-").findings
+
+
+def test_without_the_index_the_package_leaks_are_invisible():
+    from leaklint import check_source
+
+    path = PACKAGE / "callers.py"
+    assert check_source(path.read_bytes(), str(path)).findings == []
