@@ -32,11 +32,11 @@ import libcst
 
 from leaklint import __version__
 from leaklint.config import Settings
-from leaklint.finding import FileResult, Finding
+from leaklint.finding import Edit, FileResult, Finding, Fix
 from leaklint.rule import Rule
 
 CACHE_DIR_NAME = ".leaklint_cache"
-_FORMAT = 1
+_FORMAT = 2  # 2: findings carry their fix
 # A file modified this recently may change again within the same timestamp
 # tick (coarse filesystem clocks); its stat is not trusted next time, only its hash.
 _RACY_NS = 2_000_000_000
@@ -205,10 +205,36 @@ def _remove_quietly(path: str) -> None:
 
 def _encode(result: FileResult) -> List[Any]:
     findings = [
-        [finding.line, finding.column, finding.end_line, finding.end_column, finding.code, finding.name, finding.message]
+        [
+            finding.line,
+            finding.column,
+            finding.end_line,
+            finding.end_column,
+            finding.code,
+            finding.name,
+            finding.message,
+            _encode_fix(finding.fix),
+        ]
         for finding in result.findings
     ]
     return [result.error, list(result.rule_errors), findings]
+
+
+def _encode_fix(fix: Optional[Fix]) -> Optional[List[Any]]:
+    if fix is None:
+        return None
+    return [fix.title, fix.safety, [[edit.line, edit.column, edit.end_line, edit.end_column, edit.text] for edit in fix.edits]]
+
+
+def _decode_fix(encoded: Optional[List[Any]]) -> Optional[Fix]:
+    if encoded is None:
+        return None
+    title, safety, edits = encoded
+    return Fix(
+        str(title),
+        str(safety),
+        tuple(Edit(int(a), int(b), int(c), int(d), str(text)) for a, b, c, d, text in edits),
+    )
 
 
 def _decode(encoded: List[Any], path: str) -> FileResult:
@@ -219,7 +245,10 @@ def _decode(encoded: List[Any], path: str) -> FileResult:
         raise ValueError("malformed cache entry")
     return FileResult(
         path,
-        findings=[Finding(path, int(a), int(b), int(c), int(d), str(e), str(f), str(g)) for a, b, c, d, e, f, g in findings],
+        findings=[
+            Finding(path, int(a), int(b), int(c), int(d), str(e), str(f), str(g), _decode_fix(fix))
+            for a, b, c, d, e, f, g, fix in findings
+        ],
         error=error,
         rule_errors=[str(problem) for problem in rule_errors],
     )

@@ -6,20 +6,27 @@ checked."""
 from __future__ import annotations
 
 import argparse
+import difflib
+import io
 import os
 import sys
+import tokenize
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from leaklint import __version__
 from leaklint.baseline import BaselineError, SourceReader, apply_baseline, load_baseline, write_baseline
 from leaklint.config import ConfigError, Settings, load_settings, validate_codes
+from leaklint.analysis.edits import SourceLines
 from leaklint.engine import SourceError, decode_source
 from leaklint.files import FileWalker
 from leaklint.finding import FileResult
+from leaklint.fixes import allowed, fix_source
+from leaklint.noqa import add_noqa, drop_suppressed, is_suppressed
 from leaklint.output import Report, formatters, statistics
 from leaklint.output.text import stale_baseline_note
 from leaklint.registry import UnknownCodeError, all_rules, rule_by_code
+from leaklint.rewrite import RewriteError, allowed_roots, read_source_file, write_back
 from leaklint.runner import DEFAULT_TIMEOUT, Checker, check_files
 from leaklint.summary_cache import SummaryCache, index_files
 
@@ -94,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--output-format", choices=sorted(formatters()), default="text", help="how to print findings (default: text)")
     output.add_argument("--statistics", action="store_true", help="print how often each rule fired instead of the findings")
     output.add_argument("--exit-zero", action="store_true", help="exit with 0 even when leaks are found")
+    fixing = parser.add_argument_group("fixes")
+    fixing.add_argument("--fix", action="store_true", help="apply the safe fixes, then report what remains")
+    fixing.add_argument(
+        "--unsafe-fixes", action="store_true", help="also offer the unsafe fixes (marked [*]), and apply them with --fix or --diff"
+    )
+    fixing.add_argument("--fix-only", action="store_true", help="apply the fixes and report only how many were applied")
+    fixing.add_argument("--diff", action="store_true", help="print the fixes as a unified diff instead of writing them")
+    fixing.add_argument("--add-noqa", action="store_true", help="add `# noqa: <code>` to every reported line, then exit")
     baseline = parser.add_argument_group("baseline").add_mutually_exclusive_group()
     baseline.add_argument("--baseline", type=Path, metavar="FILE", help="report only the findings not recorded in FILE")
     baseline.add_argument("--write-baseline", type=Path, metavar="FILE", help="record the current findings in FILE and exit")
@@ -118,6 +133,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _explain(args.explain)
         if args.statistics and args.output_format not in STATISTICS_FORMATS:
             raise UsageError(f"--statistics prints text or json, not {args.output_format}")
+        _check_fix_options(args)
         settings = _settings(args)
         paths = _paths(args)
         baseline = load_baseline(args.baseline) if args.baseline else None
@@ -128,7 +144,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_ERROR
     if args.write_index:
         return _write_index(args, settings, paths)
-    results, errors, read_source = _run(args, settings, paths)
+    results, errors, read_source, stdin_sources = _run(args, settings, paths)
+    fixing = args.fix or args.fix_only or args.diff
+    fixed, changed = None, 0
+    if fixing:
+        results, fixed, changed = _apply_fixes(args, settings, results, errors, stdin_sources, paths)
     if args.output_format != "github" or args.write_baseline:  # github shows them as ::error annotations
         for path, message in errors:
             print(f"leaklint: error: {path}: {message}", file=sys.stderr)
@@ -137,11 +157,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     stale = 0
     if baseline is not None:
         results, stale = apply_baseline(results, baseline, read_source, args.baseline)
-    report = Report(results, errors, Path.cwd(), stale)
+    if args.add_noqa:
+        return _add_noqa(results, errors, stdin_sources, paths)
+    if args.diff or args.fix_only:
+        verb = "Would fix" if args.diff else "Fixed"
+        print(f"{verb} {fixed} leak{'s' if fixed != 1 else ''}.", file=sys.stderr if args.diff else sys.stdout)
+        if errors:
+            return EXIT_ERROR
+        return EXIT_FINDINGS if args.diff and changed else EXIT_CLEAN
+    report = Report(results, errors, Path.cwd(), stale, unsafe_fixes=args.unsafe_fixes, fixed=fixed)
+    # Fixed code read from standard input goes to standard output: the report goes aside.
+    report_stream = sys.stderr if fixing and stdin_sources else sys.stdout
     if args.statistics:
-        sys.stdout.write(STATISTICS_FORMATS[args.output_format](report))
+        report_stream.write(STATISTICS_FORMATS[args.output_format](report))
     else:
-        sys.stdout.write(formatters()[args.output_format](report))
+        report_stream.write(formatters()[args.output_format](report))
     if stale and (args.statistics or args.output_format != "text"):  # the text summary says it itself
         print(f"leaklint: {stale_baseline_note(stale)}", file=sys.stderr)
     if errors:
@@ -218,7 +248,138 @@ def _run(args: argparse.Namespace, settings: Settings, paths: List[str]):
         except (OSError, SourceError):
             return None
 
-    return results, errors, read_source
+    return results, errors, read_source, stdin_sources
+
+
+def _check_fix_options(args: argparse.Namespace) -> None:
+    fixing = [name for name, on in (("--fix", args.fix), ("--fix-only", args.fix_only), ("--diff", args.diff)) if on]
+    if args.add_noqa and (fixing or args.write_baseline):
+        raise UsageError(f"--add-noqa cannot be combined with {(fixing or ['--write-baseline'])[0]}")
+    if fixing and args.write_baseline:
+        raise UsageError(f"{fixing[0]} cannot be combined with --write-baseline")
+    if args.fix_only and args.diff:
+        raise UsageError("--fix-only cannot be combined with --diff (--diff writes nothing)")
+
+
+def _apply_fixes(
+    args: argparse.Namespace,
+    settings: Settings,
+    results: List[FileResult],
+    errors: List[Tuple[str, str]],
+    stdin_sources: Dict[str, bytes],
+    paths: List[str],
+) -> Tuple[List[FileResult], int, int]:
+    """Apply (or, with --diff, print) the allowed fixes of every file that has
+    one.  Returns the results as they are after fixing, the number of findings
+    fixed, and the number of files changed.  A file that cannot be fixed gets
+    one line in ``errors`` and keeps its findings."""
+    checker = Checker(settings)
+    roots = allowed_roots(paths)
+    fixed = changed = 0
+    after: List[FileResult] = []
+
+    def suppress(findings, text):
+        return drop_suppressed(findings, text.splitlines())
+
+    for result in results:
+        from_stdin = result.path in stdin_sources
+        text = fixed_text = None
+        try:
+            if result.error is not None or not any(allowed(finding.fix, args.unsafe_fixes) for finding in result.findings):
+                after.append(result)
+                continue
+            if from_stdin:
+                source, text = None, decode_source(stdin_sources[result.path])
+            else:
+                source = read_source_file(result.path)
+                text = source.text
+            outcome = fix_source(text, result.path, checker.rules_for(result.path), args.unsafe_fixes, suppress)
+            if outcome.error is not None:
+                raise RewriteError(outcome.error)
+            if outcome.text != text:
+                if args.diff:
+                    sys.stdout.write(unified_diff(result.path, text, outcome.text))
+                elif source is not None:
+                    write_back(source, outcome.text, roots)
+                fixed_text = outcome.text
+                changed += 1
+            fixed += len(outcome.applied)
+            after.append(result if args.diff else FileResult(result.path, outcome.remaining, result.error, result.rule_errors))
+        except (RewriteError, SourceError) as error:
+            errors.append((result.path, f"cannot fix: {error}"))
+            after.append(result)
+        finally:
+            if from_stdin and not args.diff:  # the editor gets its buffer back, fixed or not
+                original = stdin_sources[result.path]
+                sys.stdout.buffer.write(original if fixed_text is None else _stdin_encoding(original, fixed_text))
+                sys.stdout.flush()
+    return after, fixed, changed
+
+
+def _stdin_encoding(original: bytes, text: str) -> bytes:
+    """The fixed buffer in the encoding it came in."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(original).readline)
+    return text.encode(encoding)
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    """What ``--diff`` prints for one file; a last line without a line ending
+    says so, as ``diff`` does."""
+    lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{path}", f"b/{path}")
+    out = []
+    for line in lines:
+        out.append(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def _add_noqa(results: List[FileResult], errors: List[Tuple[str, str]], stdin_sources: Dict[str, bytes], paths: List[str]) -> int:
+    """Add ``# noqa: <codes>`` to every reported line, so that a plain run
+    passes.  ``errors`` (already printed) are those of the check."""
+    roots = allowed_roots(paths)
+    added = 0
+    failures: List[Tuple[str, str]] = []
+    for result in results:
+        if not result.findings:
+            continue
+        if result.path in stdin_sources:
+            failures.append((result.path, "cannot add noqa comments to standard input"))
+            continue
+        try:
+            source = read_source_file(result.path)
+            text, count, stuck = add_noqa_comments(source.text, result.findings)
+            for line in stuck:
+                failures.append((result.path, f"cannot add a noqa comment to line {line} (it ends inside a string or continues)"))
+            if count:
+                write_back(source, text, roots)
+                added += count
+        except RewriteError as error:
+            failures.append((result.path, f"cannot add noqa comments: {error}"))
+    for path, message in failures:
+        print(f"leaklint: error: {path}: {message}", file=sys.stderr)
+    print(f"Added {added} noqa directive{'s' if added != 1 else ''}.", file=sys.stderr)
+    return EXIT_ERROR if errors or failures else EXIT_CLEAN
+
+
+def add_noqa_comments(text: str, findings) -> Tuple[str, int, List[int]]:
+    """``text`` with a noqa comment on every line a finding is reported on;
+    how many lines changed, and the lines that could not carry one."""
+    lines = SourceLines(text)
+    codes: Dict[int, List[str]] = {}
+    for finding in findings:
+        codes.setdefault(finding.line, []).append(finding.code)
+    pieces = []
+    changed, stuck = 0, []
+    for number in range(1, len(lines) + 1):
+        line = lines.full(number)
+        if number in codes:
+            new = add_noqa(line, codes[number])
+            if not all(is_suppressed(new, code) for code in codes[number]):
+                stuck.append(number)
+                new = line
+            changed += new != line
+            line = new
+        pieces.append(line)
+    return "".join(pieces), changed, stuck
 
 
 def _write_baseline(file: Path, results: List[FileResult], read_source: SourceReader, errors: List[Tuple[str, str]]) -> int:

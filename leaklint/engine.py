@@ -13,7 +13,8 @@ The steps, each skipped when it cannot matter:
 4. Parse with libcst, walk the tree once to build the shared facts, drop the
    rules whose modules are not imported, and call each remaining rule's
    ``visit_*`` methods for the nodes it asked for.
-5. Compute positions for the reported nodes only.
+5. Compute positions for the reported nodes only (and for the nodes their
+   fixes name, in the same pass), and turn each fix into text edits.
 
 Every failure becomes a one-line ``FileResult.error``; a rule that raises is
 stopped for this file and the other rules' findings are kept.
@@ -34,6 +35,7 @@ import libcst as cst
 from leaklint.analysis import FileFacts
 from leaklint.analysis.project import NO_FILE_NAMES, ModuleView, ProjectIndex, summary_of_cst
 from leaklint.analysis.summary import summarize
+from leaklint.analysis.edits import PlannedFix, SourceLines, plan_nodes, resolve
 from leaklint.analysis.tree import SyntaxTree
 from leaklint.deep import call_with_deep_stack
 from leaklint.finding import FileResult, Finding
@@ -104,7 +106,7 @@ def check_source(
                 result.dependencies = view.dependencies
             offered = view.kinds_offered()
             candidates = candidates + [rule for rule in _offered_rules(selected, offered) if rule not in candidates]
-        _run_rules(module, candidates, result, view, offered)
+        _run_rules(module, candidates, result, text, view, offered)
     except SourceError as error:
         result.error = str(error)
     except RecursionError:
@@ -236,16 +238,17 @@ def _run_rules(
     module: cst.Module,
     rules: Sequence[Type[Rule]],
     result: FileResult,
+    text: str,
     project: Optional[ModuleView] = None,
     offered: FrozenSet[str] = frozenset(),
 ) -> None:
     visited_types = {node_type for rule in rules for node_type in _visits(rule)}
     tree = SyntaxTree(module, visited_types)
     facts = FileFacts(tree, project)
-    reported: List[Tuple[Type[Rule], cst.CSTNode, str]] = []
+    reported: List[Tuple[Type[Rule], cst.CSTNode, str, Optional[PlannedFix]]] = []
 
-    def reporter(rule: Rule, node: cst.CSTNode, message: str) -> None:
-        reported.append((type(rule), node, message))
+    def reporter(rule: Rule, node: cst.CSTNode, message: str, fix: Optional[PlannedFix] = None) -> None:
+        reported.append((type(rule), node, message, fix))
 
     dispatch: Dict[type, List] = {}
     for rule_class in rules:
@@ -265,7 +268,7 @@ def _run_rules(
             except Exception as error:  # one rule's bug must not cost the others
                 failed[rule] = f"internal error in {rule.code} ({rule.name}): {_one_line(error)}"
     result.rule_errors = list(failed.values())
-    result.findings = _findings(module, result.path, reported)
+    result.findings = _findings(module, result.path, reported, text)
 
 
 @lru_cache(maxsize=None)
@@ -273,16 +276,20 @@ def _visits(rule: Type[Rule]) -> Dict[type, str]:
     return rule.visited_types()
 
 
-def _findings(module: cst.Module, path: str, reported) -> List[Finding]:
+def _findings(module: cst.Module, path: str, reported, text: str) -> List[Finding]:
+    """Findings with their positions, and their fixes as text edits: the nodes
+    a fix names are positioned in the same one pass as the reported nodes."""
     if not reported:
         return []
-    nodes = [node for _, node, _ in reported]
+    nodes = [node for _, node, _, _ in reported] + plan_nodes([plan for *_, plan in reported])
     try:
         ranges = positions(module, nodes)
     except RecursionError:
         ranges = call_with_deep_stack(positions, module, nodes)
+    lines = SourceLines(text) if any(plan is not None for *_, plan in reported) else None
     findings = set()
-    for rule, node, message in reported:
+    for rule, node, message, plan in reported:
         start_line, start_column, end_line, end_column = ranges[node]
-        findings.add(Finding(path, start_line, start_column + 1, end_line, end_column + 1, rule.code, rule.name, message))
+        fix = resolve(plan, ranges, lines) if plan is not None and lines is not None else None
+        findings.add(Finding(path, start_line, start_column + 1, end_line, end_column + 1, rule.code, rule.name, message, fix))
     return sorted(findings)

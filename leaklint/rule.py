@@ -15,6 +15,9 @@ A rule is a small class in its own file under ``leaklint/rules/<family>/``::
             ...
             self.report(node)
 
+        def fix(self, node):          # optional: how to mend a reported node
+            return some_builder(self.facts, node)
+
 The engine calls ``visit_<NodeType>`` for every node of that libcst type, after
 the shared analysis (``self.facts``) has seen the whole module, so a rule may ask
 about code further down the file.  Rules about what a creating call returns
@@ -32,9 +35,11 @@ import libcst as cst
 
 from leaklint.analysis import FileFacts
 from leaklint.analysis.creations import Creation
+from leaklint.analysis.edits import PlannedFix
 from leaklint.analysis.handles import Handle
 
-Reporter = Callable[["Rule", cst.CSTNode, str], None]
+# The engine's: (rule, reported node, message, fix or None).
+Reporter = Callable[["Rule", cst.CSTNode, str, Optional[PlannedFix]], None]
 
 
 class Rule:
@@ -52,8 +57,23 @@ class Rule:
         self.facts = facts
         self._reporter = reporter
 
-    def report(self, node: cst.CSTNode, message: Optional[str] = None) -> None:
-        self._reporter(self, node, message or self.message)
+    def report(self, node: cst.CSTNode, message: Optional[str] = None, fix: Optional[PlannedFix] = None) -> None:
+        """Report ``node``.  ``fix`` says how to mend it, as data in terms of
+        nodes (see :mod:`leaklint.analysis.edits`); by default :meth:`fix`
+        builds it.  The engine positions its nodes with the reported ones and
+        :mod:`leaklint.fixes` applies it.  A fix that cannot be built costs
+        the fix, never the finding."""
+        if fix is None:
+            try:
+                fix = self.fix(node)
+            except Exception:
+                fix = None
+        self._reporter(self, node, message or self.message, fix)
+
+    def fix(self, node: cst.CSTNode) -> Optional[PlannedFix]:
+        """How to mend the reported ``node``, built only for a finding (with
+        the shared builders of :mod:`leaklint.fix_builders`); None: no fix."""
+        return None
 
     # -- what the engine and the front ends read --------------------------------
 

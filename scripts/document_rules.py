@@ -22,9 +22,12 @@ def rule_page(rule: type) -> str:
     assert issubclass(rule, Rule)
     family = rule.__module__.split(".")[2]
     fixture = f"fixtures/{family}/{rule.__module__.split('.')[-1]}.py"
+    documentation = rule.documentation()
+    if "## Fix safety" not in documentation:  # every page says whether there is a fix
+        documentation += "\n\n## Fix safety\nNo fix is offered: the right change depends on what the code means (see [Fixes](../fixes.md))."
     return (
         f"# {rule.code} `{rule.name}`\n\n"
-        f"{rule.documentation()}\n\n"
+        f"{documentation}\n\n"
         f"## Suppression\n"
         f"`# noqa: {rule.code}` on the reported line (leaklint and flake8), "
         f"`# pylint: disable={rule.name}` (pylint).\n\n"

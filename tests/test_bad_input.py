@@ -128,7 +128,11 @@ def test_a_crashing_rule_in_the_command(monkeypatch, tmp_path):
         monkeypatch.setattr(rule, method, lambda self, node: 1 / 0)
     fixture = FIXTURES / "tasks" / "dangling_task.py"
     target = tmp_path / "code.py"
-    target.write_bytes(fixture.read_bytes() + b"\nimport threading\nthreading.Thread(target=print).start()\n")
+    target.write_bytes(fixture.read_bytes() + (
+        b"\nimport threading\n"
+        b"def serve(jobs):\n    for job in iter(jobs.get, None):\n        print(job)\n"
+        b"threading.Thread(target=serve, args=(None,)).start()\n"
+    ))
     config = tmp_path / "empty.toml"
     config.write_text("", encoding="utf-8")
     stdout, stderr = io.StringIO(), io.StringIO()

@@ -93,6 +93,7 @@ def test_the_same_leak_twice_in_one_function_is_counted(tmp_path, monkeypatch, c
     assert out == (
         "app.py:6:5: LL101 task created by asyncio.create_task is not kept: "
         "it may be garbage-collected mid-flight and its exception is lost\nFound 1 leak.\n"
+        "No fixes available (1 hidden fix can be enabled with the `--unsafe-fixes` option).\n"
     )
 
 

@@ -44,6 +44,7 @@ LEAKS = textwrap.dedent(
 ALL_LEAKS = [(6, "LL101"), (10, "LL201"), (14, "LL301")]
 DANGLING = "import asyncio\n\n\nasync def main():\n    asyncio.create_task(work())\n"
 LL101_MESSAGE = "task created by asyncio.create_task is not kept: it may be garbage-collected mid-flight and its exception is lost"
+HIDDEN_FIX = "No fixes available (1 hidden fix can be enabled with the `--unsafe-fixes` option)."
 
 
 def findings(capsys, *argv: str, stdin: str = ""):
@@ -85,6 +86,7 @@ def test_leaky_file_exits_1_with_flake8_style_lines(workdir, capsys):
         "leaks.py:10:5: LL201 threading.Thread is started but never joined (and is not a daemon)\n"
         "leaks.py:14:5: LL301 this loop has no exit (no break, return or raise) and no cancellation point\n"
         "Found 3 leaks.\n"
+        f"{HIDDEN_FIX}\n"  # LL101's fix is unsafe
     )
 
 
@@ -92,7 +94,7 @@ def test_missing_path_exits_2(workdir, capsys):
     write(workdir / "leaks.py", LEAKS)
     code, out, err = run(capsys, "leaks.py", "missing.py")
     assert code == 2
-    assert out.endswith("Found 3 leaks; 1 path could not be checked (see above).\n")  # what could be checked still is
+    assert out.endswith(f"Found 3 leaks; 1 path could not be checked (see above).\n{HIDDEN_FIX}\n")  # what could be checked still is
     assert err == "leaklint: error: missing.py: no such file or directory\n"
 
 
@@ -108,15 +110,15 @@ def test_syntax_error_among_good_files_keeps_their_findings_and_exits_2(workdir,
     if output_format == "json":
         found = [(f["path"], f["line"], f["code"]) for f in json.loads(out)]
     else:
-        found = [(p, int(line), rest.split()[0]) for p, line, _, rest in (row.split(":", 3) for row in out.splitlines()[:-1])]
-        assert out.splitlines()[-1] == "Found 4 leaks; 1 path could not be checked (see above)."
+        found = [(p, int(line), rest.split()[0]) for p, line, _, rest in (row.split(":", 3) for row in out.splitlines()[:-2])]
+        assert out.splitlines()[-2:] == ["Found 4 leaks; 1 path could not be checked (see above).", HIDDEN_FIX.replace("1 hidden fix", "2 hidden fixes")]
     assert found == [("a_leaks.py", line, code) for line, code in ALL_LEAKS] + [("c_dangling.py", 5, "LL101")]
 
 
 def test_exit_zero_keeps_the_findings_but_not_the_errors(workdir, capsys):
     write(workdir / "leaks.py", LEAKS)
     code, out, _ = run(capsys, "--exit-zero", "leaks.py")
-    assert (code, out.splitlines()[-1]) == (0, "Found 3 leaks.")
+    assert (code, out.splitlines()[-2]) == (0, "Found 3 leaks.")
     assert run(capsys, "--exit-zero", "leaks.py", "missing.py")[0] == 2
 
 
@@ -442,7 +444,7 @@ def test_version(capsys):
 def test_stdin_is_reported_under_stdin_filename(workdir, capsys):
     code, out, _ = run(capsys, "--stdin-filename", "src/app.py", "-", stdin=DANGLING)
     assert code == 1
-    assert out == f"src/app.py:5:5: LL101 {LL101_MESSAGE}\nFound 1 leak.\n"
+    assert out == f"src/app.py:5:5: LL101 {LL101_MESSAGE}\nFound 1 leak.\n{HIDDEN_FIX}\n"
 
 
 def test_stdin_without_a_name_is_dash(workdir, capsys):
@@ -483,7 +485,7 @@ def test_process_exit_status_and_streams(tmp_path):
     write(tmp_path / "broken.py", "def broken(:\n")
     completed = _leaklint_process("leaks.py", "broken.py", cwd=tmp_path)
     assert completed.returncode == 2
-    assert completed.stdout.splitlines()[-1] == "Found 3 leaks; 1 path could not be checked (see above)."
+    assert completed.stdout.splitlines()[-2] == "Found 3 leaks; 1 path could not be checked (see above)."
     assert completed.stderr.startswith("leaklint: error: broken.py: syntax error")
     assert _leaklint_process("leaks.py", cwd=tmp_path).returncode == 1
     assert _leaklint_process("--select", "LL999", cwd=tmp_path).stderr == (

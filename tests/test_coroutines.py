@@ -283,3 +283,33 @@ def test_a_long_chain_of_wrappers_does_not_recurse_without_end(depth):
     assert facts.is_coroutine(calls["loop_a"]) is None
     assert facts.is_coroutine(calls["f3"]) is True
     assert facts.is_coroutine(calls[f"f{depth - 2}"]) is None  # too deep to follow: unknown, not a crash
+
+
+def async_service(methods: int) -> str:
+    """One class of async methods that call each other on ``self``, use an
+    asyncio queue and event on the instance, and sometimes drop a coroutine."""
+    lines = [
+        "import asyncio",
+        "class Service:",
+        "    def __init__(self):",
+        "        self._inbox = asyncio.Queue()",
+        "        self._ready = asyncio.Event()",
+    ]
+    for index in range(methods):
+        lines.append(f"    async def method_{index}(self, item):")
+        shape = index % 3
+        if shape == 0:
+            lines += [f"        await self.method_{index + 1}(item)", "        await self._inbox.put(item)"]
+        elif shape == 1:
+            lines += ["        item = await self._inbox.get()", "        self._ready.set()", f"        self.method_{index - 1}(item)"]
+        else:
+            lines += ["        await self._ready.wait()", "        helper = asyncio.sleep(0)", "        await helper"]
+    return "\n".join(lines) + "\n"
+
+
+def test_coroutine_questions_cost_flat_work_per_node(monkeypatch):
+    from tests.test_complexity import lookups_per_node
+
+    small = lookups_per_node(async_service(150), monkeypatch)
+    large = lookups_per_node(async_service(1200), monkeypatch)
+    assert large <= small * 1.25, f"{small:.2f} lookups per node at 150, {large:.2f} at 1200"

@@ -16,8 +16,9 @@ from leaklint.analysis.bindings import Bindings
 from leaklint.analysis.classes import ClassHierarchy
 from leaklint.analysis.coroutines import Coroutines
 from leaklint.analysis.creations import Creation, Creations
+from leaklint.analysis.flow import Flows
 from leaklint.analysis.handles import Handle, Handles
-from leaklint.analysis.loops import main_functions
+from leaklint.analysis.loops import ends_the_process, main_functions
 from leaklint.analysis.names import ImportTable
 from leaklint.analysis.project import ModuleView
 from leaklint.analysis.tree import SyntaxTree, is_async, is_generator
@@ -30,6 +31,7 @@ class FileFacts:
         self.tree = tree
         # The project as this module sees it (what its imports do), if known.
         self.project = project
+        self._process_enders: Dict[cst.FunctionDef, bool] = {}
         self._generators: Dict[Optional[cst.FunctionDef], bool] = {}
 
     @cached_property
@@ -50,17 +52,24 @@ class FileFacts:
 
     def creation_of(self, call: cst.Call) -> Optional[Creation]:
         """What ``call`` creates.  ``ensure_future(x)`` makes a task only when
-        ``x`` may be a coroutine: given a future it returns that future, and
-        there is nothing to lose."""
+        ``x`` is a coroutine: given a future it returns that future, and there
+        is nothing to lose; when we cannot tell, we stay quiet."""
         creation = self.creations.creation_of(call)
-        if creation is not None and creation.name.endswith("ensure_future") and call.args:
-            if self.is_coroutine(call.args[0].value) is False:
+        if creation is not None and creation.name.endswith("ensure_future"):
+            # What it was given must certainly be a coroutine: an awaitable of
+            # another module (tornado's ``lock.acquire()``) is usually a future.
+            if not call.args or self.is_coroutine(call.args[0].value) is not True:
                 return None
         return creation
 
     @cached_property
+    def flows(self) -> Flows:
+        """Control-flow graphs, built only for the functions a path question is asked about."""
+        return Flows(self.tree, self.imports)
+
+    @cached_property
     def handles(self) -> Handles:
-        return Handles(self.tree, self.classes, self.bindings)
+        return Handles(self.tree, self.classes, self.bindings, lambda: self.flows)
 
     @cached_property
     def coroutines(self) -> Coroutines:
@@ -100,6 +109,15 @@ class FileFacts:
     def handle(self, call: cst.Call) -> Handle:
         return self.handles.handle(call)
 
+    def ends_the_process(self, node: cst.CSTNode) -> bool:
+        """The function around ``node`` exits the process itself."""
+        function = self.tree.enclosing_function(node)
+        if function is None:
+            return False
+        if function not in self._process_enders:
+            self._process_enders[function] = ends_the_process(function, self.imports)
+        return self._process_enders[function]
+
     @cached_property
     def main_functions(self) -> FrozenSet[cst.FunctionDef]:
         """The functions the module runs as its main program (``main()``,
@@ -108,7 +126,7 @@ class FileFacts:
 
     @cached_property
     def workers(self) -> Workers:
-        return Workers(self.tree, self.creations, self.classes, self.handle)
+        return Workers(self.tree, self.imports, self.creations, self.classes, self.handle)
 
     def enclosing_function(self, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
         return self.tree.enclosing_function(node)

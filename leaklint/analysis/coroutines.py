@@ -326,18 +326,18 @@ class Coroutines:
         is_super = isinstance(receiver, cst.Call) and self._imports.is_builtin(receiver.func, "super") and not receiver.args
         if not is_super and not isinstance(receiver, cst.Name):
             return None
-        for ancestor in self._tree.scope_chain(receiver):
-            if isinstance(ancestor, cst.ClassDef):
+        for scope in self._tree.scope_chain(receiver):
+            if isinstance(scope, cst.ClassDef):
                 return None
-            if isinstance(ancestor, cst.FunctionDef):
-                owner = self._tree.method_owner(ancestor)
+            if isinstance(scope, cst.FunctionDef):
+                owner = self._tree.method_owner(scope)
                 if owner is None:
                     continue  # a closure inside a method sees the method's ``self``
                 if is_super:
                     return owner
-                params = ancestor.params.posonly_params or ancestor.params.params
+                params = scope.params.posonly_params or scope.params.params
                 static = any(
-                    isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod" for d in ancestor.decorators
+                    isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod" for d in scope.decorators
                 )
                 if params and not static and params[0].name.value == receiver.value:
                     return owner
@@ -439,11 +439,9 @@ class Coroutines:
         rules: the innermost function scope (or the class body itself) that
         binds it, skipping the class bodies around methods, then the module."""
         by_scope = self._bindings_of(name.value)
-        first = True
-        for scope in [self._tree.enclosing_scope(name), *self._enclosing_scopes(name)]:
-            if isinstance(scope, cst.ClassDef) and not first:
+        for depth, scope in enumerate(self._tree.scope_chain(name)):
+            if isinstance(scope, cst.ClassDef) and depth > 0:
                 continue
-            first = False
             bindings = by_scope.get(scope)
             if not bindings:
                 continue
@@ -453,12 +451,6 @@ class Coroutines:
                 continue
             return bindings
         return None
-
-    def _enclosing_scopes(self, name: cst.Name):
-        scope = self._tree.enclosing_scope(name)
-        while not isinstance(scope, cst.Module):
-            scope = self._tree.enclosing_scope(scope)
-            yield scope
 
     def _bindings_of(self, name: str) -> Dict[cst.CSTNode, List[_Binding]]:
         """Every binding of ``name``, by scope: one scan of its references."""

@@ -7,13 +7,13 @@ and subclasses of ``Thread``/``Process`` defined in the same module.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, NamedTuple, Optional, Set
+from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Set
 
 import libcst as cst
 
 from leaklint.analysis.bindings import Bindings
 from leaklint.analysis.names import ImportTable, dotted_name
-from leaklint.analysis.tree import SyntaxTree
+from leaklint.analysis.tree import SyntaxTree, walk_scope
 
 if TYPE_CHECKING:
     from leaklint.analysis.project import ModuleView
@@ -92,6 +92,11 @@ _CONTEXT_MADE = frozenset(
     name.rpartition(".")[2] for name in (*_CONSTRUCTORS, *_QUEUES) if name.startswith("multiprocessing.")
 )
 
+# What a wrapper may hand back for its caller to own.  A worker's start and
+# daemon settings, a queue's puts and gets happen inside the wrapper: those
+# stay the wrapper's own business.
+_WRAPPED_KINDS = frozenset({TASK, CHILD_PROCESS})
+
 MODULES = ("asyncio", "threading", "multiprocessing", "concurrent", "subprocess", "queue")
 
 
@@ -112,12 +117,79 @@ class Creations:
         self._project = project
         self._cache: Dict[cst.Call, Optional[Creation]] = {}
         self._loop_attributes: Dict[str, Set[cst.ClassDef]] = {}
+        self._functions_by_name: Optional[Dict[str, List[cst.FunctionDef]]] = None
+        self._returns: Dict[cst.FunctionDef, Optional[Creation]] = {}
         self.worker_classes: Dict[str, cst.ClassDef] = self._find_worker_classes()
 
     def creation_of(self, call: cst.Call) -> Optional[Creation]:
         if call not in self._cache:
-            self._cache[call] = self._creation_of(call)
+            self._cache[call] = None  # a wrapper that calls itself creates nothing
+            self._cache[call] = self._creation_of(call) or self._wrapper_creation(call)
         return self._cache[call]
+
+    # -- the module's own wrappers ------------------------------------------------
+
+    def _wrapper_creation(self, call: cst.Call) -> Optional[Creation]:
+        """``spawn(coro)`` where ``def spawn(c): return loop.create_task(c)``
+        (or ``self._schedule()``, a method of the class family): a function of
+        the module that hands back a fresh task or child, and keeps no
+        reference of its own, creates what it returns."""
+        for function in self._functions_called(call):
+            inner = self._returned_creation(function)
+            if inner is not None:
+                return Creation(inner.kind, f"{function.name.value}() (which returns {inner.name})")
+        return None
+
+    def _functions_called(self, call: cst.Call) -> List[cst.FunctionDef]:
+        func, tree = call.func, self._tree
+        if isinstance(func, cst.Name):
+            if self._imports.qualified_names(func):
+                return []
+            found = [f for f in self._functions_named(func.value) if tree.method_owner(f) is None]
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            method = tree.enclosing_method(call)
+            if method is None or func.value.value != method[2]:
+                return []
+            found = [f for f in self._functions_named(func.attr.value) if tree.method_owner(f) is method[1]]
+        else:
+            return []
+        return found if len(found) == 1 else []  # two definitions: which one runs is a guess
+
+    def _functions_named(self, name: str) -> List[cst.FunctionDef]:
+        if self._functions_by_name is None:
+            self._functions_by_name = {}
+            for function in self._tree.function_defs:
+                self._functions_by_name.setdefault(function.name.value, []).append(function)
+        return self._functions_by_name.get(name, [])
+
+    def _returned_creation(self, function: cst.FunctionDef) -> Optional[Creation]:
+        """The creation every ``return <value>`` of ``function`` hands back
+        untouched, when there is one and it is a task or a child process."""
+        if function in self._returns:
+            return self._returns[function]
+        self._returns[function] = None
+        found: Optional[Creation] = None
+        for node in walk_scope(function.body):
+            if not isinstance(node, cst.Return) or node.value is None:
+                continue
+            creation = self._fresh_creation(function, node.value)
+            if creation is None or creation.kind not in _WRAPPED_KINDS or (found is not None and found.kind != creation.kind):
+                found = None
+                break
+            found = found or creation
+        self._returns[function] = found
+        return found
+
+    def _fresh_creation(self, function: cst.FunctionDef, value: cst.BaseExpression) -> Optional[Creation]:
+        if isinstance(value, cst.Call):
+            return self.creation_of(value)
+        if isinstance(value, cst.Name) and self._bindings.is_local(function, value.value):
+            calls = self._bindings.assigned_calls(function, value.value)
+            uses = self._bindings.uses_inside(function, value.value)
+            # Bound once, then only returned: anything else might keep it.
+            if len(calls) == 1 and len(uses) == 2:
+                return self.creation_of(calls[0])
+        return None
 
     def _creation_of(self, call: cst.Call) -> Optional[Creation]:
         func = call.func

@@ -22,12 +22,13 @@ costs less than a false alarm.
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Tuple
 
 import libcst as cst
 
 from leaklint.analysis.bindings import Bindings
 from leaklint.analysis.classes import ClassHierarchy
+from leaklint.analysis.flow import Flows
 from leaklint.analysis.tree import SyntaxTree
 
 # Kinds of destination.
@@ -41,11 +42,11 @@ AWAITED = "awaited"  # ``await X()``
 ESCAPED = "escaped"  # returned, passed on, stored elsewhere: somebody else's now
 
 # Methods that put an item into the container they are called on.
-COLLECTING_METHODS = frozenset({"append", "add", "appendleft", "extend", "insert"})
+COLLECTING_METHODS = frozenset({"append", "add", "appendleft", "extend", "insert", "setdefault"})
 
 # Kinds of use.
 CALL = "call"  # ``h.method(...)``, or ``h.method`` handed on as a callback
-SET = "set"  # ``h.attr = value``
+SET = "set"  # ``h.attr = value``, ``h[key] = value``
 READ = "read"  # a look that keeps nothing: ``h.name``, ``if h``, ``h is None``
 STORE = "store"  # the name is (re)bound, not read
 AWAIT = "await"
@@ -87,6 +88,7 @@ class Use(NamedTuple):
     kind: str
     attr: Optional[str] = None  # the method or attribute, for CALL, SET and READ
     node: Optional[cst.CSTNode] = None  # the Call for CALL, the Assign for SET
+    ref: Optional[cst.CSTNode] = None  # the Name or Attribute that refers to the handle
 
 
 class Handles:
@@ -97,10 +99,11 @@ class Handles:
     and classified once, and a release over them is judged once per set of
     neutral methods, so a question costs O(its uses), never a rescan."""
 
-    def __init__(self, tree: SyntaxTree, classes: ClassHierarchy, bindings: Bindings):
+    def __init__(self, tree: SyntaxTree, classes: ClassHierarchy, bindings: Bindings, flows: Callable[[], Flows]):
         self.tree = tree
         self.classes = classes
         self.bindings = bindings
+        self.flows = flows  # built on the first question about paths
         self._handles: Dict[cst.Call, Handle] = {}
         self._uses: Dict[tuple, List[Use]] = {}
         self._released: Dict[tuple, bool] = {}
@@ -127,10 +130,34 @@ class Handles:
         key = (_key(destination), neutral_methods, neutral_uses)
         answer = self._released.get(key)
         if answer is None:
-            answer = self._released[key] = any(
-                _may_release(use, neutral_methods, neutral_uses) for use in self.uses_of(destination)
-            )
+            self._released[key] = True  # while we look: containers that hold each other end here, quiet
+            answer = self._released[key] = any(self._use_releases(use, neutral_methods, neutral_uses) for use in self.uses_of(destination))
         return answer
+
+    def _use_releases(self, use: Use, neutral_methods: FrozenSet[str], neutral_uses: FrozenSet[str]) -> bool:
+        container = self.collected_into(use)
+        if container is not None:  # ``tasks.append(t)``: what happens to ``tasks`` happens to ``t``
+            return self.released_through_uses(container, neutral_methods | COLLECTING_METHODS, neutral_uses)
+        return _may_release(use, neutral_methods, neutral_uses)
+
+    def collected_into(self, use: Use) -> Optional[Destination]:
+        """The local container an ESCAPE use puts the handle into
+        (``tasks.append(t)``, ``tasks[key] = t``), if it is one."""
+        if use.kind != ESCAPE or use.ref is None:
+            return None
+        parent_of = self.tree.parent.get
+        holder = parent_of(use.ref)
+        container: Optional[cst.BaseExpression] = None
+        if isinstance(holder, cst.Arg):
+            container = _collecting_receiver(parent_of(holder), holder)
+        elif isinstance(holder, cst.Assign) and holder.value is use.ref and len(holder.targets) == 1:
+            target = holder.targets[0].target
+            if isinstance(target, cst.Subscript):
+                container = target.value
+        if not isinstance(container, cst.Name):
+            return None
+        destination = _container_binding(self.tree, self.bindings, container)
+        return destination if destination.kind == LOCAL else None
 
     def _references(self, destination: Destination) -> List[cst.CSTNode]:
         kind, name, owner = destination.kind, destination.name, destination.owner
@@ -188,6 +215,12 @@ class Handle:
     def reads(self) -> List[Use]:
         return [use for use in self.uses if use.kind != STORE]
 
+    def is_read(self) -> bool:
+        """Some use reads the handle.  In a local container only a read of
+        the container counts (putting more into it reads nothing), and a
+        handle put into one (``tasks.append(t)``) is read when the container is."""
+        return _reads(self._handles, self.destination, self.uses, set())
+
     def calls(self, *methods: str) -> List[Use]:
         return [use for use in self.uses if use.kind == CALL and use.attr in methods]
 
@@ -207,6 +240,82 @@ class Handle:
         if chained is not None and _may_release(chained, neutral_methods, neutral_uses):
             return True
         return self._handles.released_through_uses(destination, neutral_methods, neutral_uses)
+
+    def leaking_path(self, neutral_methods: FrozenSet[str], after: Optional[str] = None) -> Optional[str]:
+        """For a handle released somewhere in its function, the path on which
+        it is not: "when `wait` is false", "on the return at line 12", "after
+        TimeoutExpired at line 9" ("on some path" when no branch names it).
+        None when every path from the creation (or from each ``<after>()``
+        call, e.g. ``start``) to the end of the function releases the handle
+        or hands it on, and when the question is not the function's.
+
+        It is the function's for a local, and for ``self.<attr>`` created and
+        released in one method with no release anywhere else in the class.  A
+        handle in a container or released in a nested function or lambda
+        keeps today's answer; rebinding the name ends the question."""
+        function = self._path_owner(neutral_methods)
+        if function is None:
+            return None
+        flows = self._handles.flows()
+        graph = flows.graph(function)
+        creation = graph.node_of(self.call)
+        if creation is None:
+            return None
+        stops = {creation.index}  # coming round to the creation again is the next handle's question
+        starts = [] if after is not None else [creation]
+        for use in self.uses:
+            node = graph.node_of(use.ref) if use.ref is not None else None
+            if node is None:
+                continue  # in another method of the class: neutral there (see _path_owner)
+            if _may_release(use, neutral_methods):
+                if self._handles.tree.enclosing_scope(use.ref) is not function:
+                    return None  # a closure or lambda releases it, when it runs
+                stops.add(node.index)
+            elif use.kind == STORE and self._handles.tree.assigned_value(use.ref) is not self.call:
+                stops.add(node.index)
+            elif use.kind == CALL and use.attr == after:
+                starts.append(node)
+        for start in starts:
+            path = graph.leaks_on_some_path(start, lambda node: node.index in stops)
+            if path is not None:
+                return path.describe(flows.line_of) or "on some path"
+        return None
+
+    def _path_owner(self, neutral_methods: FrozenSet[str]) -> Optional[cst.FunctionDef]:
+        """The function whose paths decide whether the handle is released."""
+        destination = self.destination
+        if destination.in_container:
+            return None
+        if destination.kind == LOCAL:
+            return destination.owner if isinstance(destination.owner, cst.FunctionDef) else None
+        tree = self._handles.tree
+        if destination.kind != INSTANCE or self._handles.classes.inherits_unseen_code(destination.owner):
+            return None
+        method = tree.enclosing_function(self.call)
+        if method is None or tree.method_owner(method) is None:
+            return None
+        releases = [use for use in self.uses if _may_release(use, neutral_methods)]
+        if releases and all(use.ref is not None and tree.is_inside(use.ref, method) for use in releases):
+            return method
+        return None
+
+
+def _reads(handles: Handles, destination: Destination, uses: List[Use], seen: set) -> bool:
+    seen.add(_key(destination))
+    for use in uses:
+        if use.kind == STORE or (destination.in_container and _puts_into(use)):
+            continue
+        container = handles.collected_into(use)
+        if container is None:
+            return True
+        if _key(container) not in seen and _reads(handles, container, handles.uses_of(container), seen):
+            return True
+    return False
+
+
+def _puts_into(use: Use) -> bool:
+    """A use of a container that adds an item: ``tasks.append(...)``, ``tasks[key] = ...``."""
+    return (use.kind == CALL and use.attr in COLLECTING_METHODS) or (use.kind == SET and use.attr is None)
 
 
 def _key(destination: Destination) -> tuple:
@@ -330,11 +439,14 @@ def _bound_to(tree: SyntaxTree, bindings: Bindings, target: cst.BaseExpression, 
                 return Destination(GLOBAL, target.value, tree.module, in_container)
             return Destination(LOCAL, target.value, scope, in_container)
         return Destination(ESCAPED)
+    if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+        container = _container_binding(tree, bindings, target.value)  # ``tasks[key] = ...``
+        return container if container.kind == LOCAL else Destination(ESCAPED)
     instance = _instance_attribute(tree, target)
     if instance is not None:
         cls, attr = instance
         return Destination(INSTANCE, attr, cls, in_container)
-    return Destination(ESCAPED)  # a subscript, another object's attribute, unpacking
+    return Destination(ESCAPED)  # another subscript, another object's attribute, unpacking
 
 
 def _container_binding(tree: SyntaxTree, bindings: Bindings, container: cst.BaseExpression) -> Destination:
@@ -365,6 +477,10 @@ def _instance_attribute(tree: SyntaxTree, expr: cst.BaseExpression):
 
 
 def _classify(tree: SyntaxTree, ref: cst.CSTNode) -> Use:
+    return _use_kind(tree, ref)._replace(ref=ref)
+
+
+def _use_kind(tree: SyntaxTree, ref: cst.CSTNode) -> Use:
     parent_of = tree.parent.get
     parent = parent_of(ref)
     parent_type = type(parent)
@@ -392,6 +508,9 @@ def _classify(tree: SyntaxTree, ref: cst.CSTNode) -> Use:
     if parent_type is cst.WithItem and parent.item is ref:
         return Use(WITH)
     if parent_type is cst.Subscript and parent.value is ref:
+        outer = parent_of(parent)
+        if type(outer) is cst.AssignTarget:
+            return Use(SET, None, parent_of(outer))  # ``tasks[key] = value`` stores an item, reads none
         return Use(ESCAPE)  # an element taken out (``await tasks[0]``) goes its own way
     if isinstance(parent, _STORE_PARENTS):
         return Use(STORE)

@@ -20,7 +20,7 @@ from typing import Dict, FrozenSet, Iterator, List, Optional, Tuple
 
 import libcst as cst
 
-from leaklint.analysis.loops import is_constant_true
+from leaklint.analysis.loops import find_exit, is_constant_true
 from leaklint.analysis.tree import SyntaxTree, walk_scope
 
 # Calls that only return when the program shuts the server or loop down.
@@ -35,12 +35,13 @@ _FLAG_NAME = re.compile(
 
 
 class Lifetimes:
-    def __init__(self, tree: SyntaxTree, family, functions_named, methods_named):
+    def __init__(self, tree: SyntaxTree, imports, family, functions_named, methods_named):
         """``family(cls)`` gives the classes sharing instances with ``cls``;
         ``functions_named(name)`` the module-level functions of that name;
         ``methods_named(function, name)`` the methods of that name in the
         class family of ``function`` (its ``self.<name>``)."""
         self._tree = tree
+        self._imports = imports
         self._family = family
         self._functions_named = functions_named
         self._methods_named = methods_named
@@ -90,7 +91,11 @@ class Lifetimes:
             node_type = type(node)
             if node_type is cst.While:
                 if is_constant_true(node.test):
-                    long_lived = True
+                    # No way out at all, or one that waits for work between
+                    # rounds: a ``while True`` that copies a file and breaks
+                    # at its end is a one-shot job.
+                    if find_exit(node, self._imports, False, False) is None or _waits_between_rounds(node):
+                        long_lived = True
                 else:
                     flag = _flag_tested(node.test)
                     if flag is not None and not self._flag_is_ever_changed(flag, self._family_of(function)):
@@ -157,6 +162,21 @@ def _flag_tested(test: cst.BaseExpression) -> Optional[cst.BaseExpression]:
     if isinstance(test, cst.Name) and _FLAG_NAME.search(test.value):
         return test
     return None
+
+
+# Calls that wait for work or time to pass: a loop that makes one between rounds
+# waits for something else to happen, however it is meant to end.
+_WAITS_FOR_WORK = frozenset({"get", "wait", "accept", "sleep", "select", "poll", "serve_forever", "run_forever"})
+
+
+def _waits_between_rounds(loop: cst.While) -> bool:
+    for node in walk_scope(loop.body):
+        if isinstance(node, cst.Call):
+            func = node.func
+            name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+            if name in _WAITS_FOR_WORK:
+                return True
+    return False
 
 
 def _iterates_until_sentinel(iterable: cst.BaseExpression) -> bool:

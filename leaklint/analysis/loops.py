@@ -230,6 +230,13 @@ def _is_main_guard(test: cst.BaseExpression) -> bool:
     return names == {"__name__"} and strings == {"__main__"}
 
 
+def ends_the_process(function: cst.FunctionDef, imports: ImportTable) -> bool:
+    """``function`` itself calls a process exit (``os._exit()``, ``os.exec*()``,
+    ``sys.exit()``...): what it leaves behind goes with the process (an
+    ``exec`` emulation that starts a child and exits)."""
+    return any(isinstance(node, cst.Call) and _is_exit_call(node, imports) for node in walk_scope(function.body))
+
+
 def _is_exit_call(call: cst.Call, imports: ImportTable) -> bool:
     func = call.func
     if imports.resolves_to(func, *_EXIT_FUNCTIONS):

@@ -12,6 +12,7 @@ from leaklint.analysis.classes import ClassHierarchy
 from leaklint.analysis.creations import WORKER, Creation, Creations
 from leaklint.analysis.handles import CALL, SET, Handle, value_set
 from leaklint.analysis.lifetimes import Lifetimes
+from leaklint.analysis.names import ImportTable
 from leaklint.analysis.tree import SyntaxTree, walk_all
 
 
@@ -42,7 +43,7 @@ class Workers:
     a class's own ``start()`` calls and daemon settings are looked up per
     class, not per creation, and functions are found by name from an index."""
 
-    def __init__(self, tree: SyntaxTree, creations: Creations, classes: ClassHierarchy, handle_of):
+    def __init__(self, tree: SyntaxTree, imports: ImportTable, creations: Creations, classes: ClassHierarchy, handle_of):
         self._tree = tree
         self._creations = creations
         self._classes = classes
@@ -51,7 +52,7 @@ class Workers:
         self._starts_itself: Dict[cst.ClassDef, bool] = {}
         self._targets_found: Optional[_Targets] = None
         self._functions_by_name: Optional[Dict[str, List[cst.FunctionDef]]] = None
-        self._lifetimes = Lifetimes(tree, classes.family, self._module_functions_named, self._family_methods_named)
+        self._lifetimes = Lifetimes(tree, imports, classes.family, self._module_functions_named, self._family_methods_named)
 
     def runs_until_stopped(self, call: cst.Call, creation: Creation) -> bool:
         """The worker ``call`` creates is long-lived: its target or ``run()``

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from leaklint.finding import FileResult, Finding
 
@@ -25,6 +25,10 @@ class Report:
     base: Path = field(default_factory=Path.cwd)
     # Baseline entries that matched no finding of this run.
     stale_baseline_entries: int = 0
+    # ``--unsafe-fixes``: unsafe fixes count as available, not hidden.
+    unsafe_fixes: bool = False
+    # With ``--fix``: how many findings were fixed (``findings`` are those that remain).
+    fixed: Optional[int] = None
 
     @property
     def findings(self) -> List[Finding]:

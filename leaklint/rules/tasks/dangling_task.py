@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from leaklint.analysis.creations import Creation, TASK
 from leaklint.analysis.handles import DISCARDED, Handle
+from leaklint.fix_builders import keep_in_background_set
 from leaklint.rule import HandleRule
 
 # Calls on a task that keep no reference to it and never look at its outcome.
@@ -24,9 +25,10 @@ class DanglingTask(HandleRule):
     call chained straight onto it (`create_task(c).add_done_callback(cb)`), or
     the value of a lambda handed to the loop as a callback
     (`loop.call_soon(lambda: asyncio.create_task(c))`).
-    `ensure_future(f)` of something that is already a future (a plain
-    function returning `loop.create_future()`, a name bound to one) creates no
-    task and is left alone.
+    `ensure_future(x)` counts only when `x` is certainly a coroutine (a call
+    of an `async def` of the module or of asyncio): given a future it creates
+    no task, and an awaitable from elsewhere (tornado's `lock.acquire()`) is
+    usually a future, so it is left alone.
 
     ## Why is this bad?
     The event loop keeps only a weak reference to a task. A task nobody holds
@@ -54,6 +56,19 @@ class DanglingTask(HandleRule):
     ```
     or, on Python 3.11+, run it in an `asyncio.TaskGroup`.
 
+    ## Fix safety
+    The fix keeps the task in a module-level set of background tasks until it
+    is done, the idiom of the asyncio documentation: `create_task(...)` (also `_ = ...`, or with a chained call)
+    becomes `task = create_task(...)`, `background_tasks.add(task)`,
+    `task.add_done_callback(background_tasks.discard)`. It reuses a
+    module-level `name = set()` used only that way, or adds
+    `background_tasks = set()` after the imports (under a name nothing in the
+    module uses). It is **unsafe**: it changes the task's lifetime (it now
+    runs to the end instead of possibly vanishing, and holds its memory till
+    then) and adds module state; when the task should be awaited or gathered
+    instead, do that. Offered only inside a function, for a statement on a
+    line of its own.
+
     ## References
     - [asyncio.create_task](https://docs.python.org/3/library/asyncio-task.html#asyncio.create_task)
     """
@@ -73,3 +88,6 @@ class DanglingTask(HandleRule):
         # is LL102's): only a result dropped on the spot is certainly lost.
         if handle.destination.kind == DISCARDED and not handle.is_released(NEUTRAL_TASK_METHODS):
             self.report(handle.call, self.message.format(call=creation.name))
+
+    def fix(self, node):
+        return keep_in_background_set(self.facts, self.facts.handle(node))

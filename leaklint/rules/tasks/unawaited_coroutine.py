@@ -4,6 +4,7 @@ import libcst as cst
 
 from leaklint.analysis.handles import DISCARDED, LOCAL
 from leaklint.analysis.project import COROUTINE
+from leaklint.fix_builders import await_call
 from leaklint.rule import Rule
 
 
@@ -54,6 +55,15 @@ class UnawaitedCoroutine(Rule):
         await notify(user)
     ```
 
+    ## Fix safety
+    Inside an `async def`, a call dropped as a statement of its own gets
+    `await` in front of it: `refresh()` becomes `await refresh()`. The fix is
+    **safe**: running the coroutine is what the statement evidently means.
+    The function now suspends there until the coroutine is done (for
+    `event.wait()` or `queue.join()`: until another task sets or drains it),
+    and the coroutine's exceptions reach it. No fix for an unread local or
+    `_ = ...`, nor in a plain function, where `await` is not allowed.
+
     ## References
     - [Coroutines](https://docs.python.org/3/library/asyncio-task.html#coroutines)
     - [Detect never-awaited coroutines](https://docs.python.org/3/library/asyncio-dev.html#detect-never-awaited-coroutines)
@@ -77,3 +87,6 @@ class UnawaitedCoroutine(Rule):
             return
         if not self.facts.tree.expected_to_warn(node):  # a test provoking "never awaited"
             self.report(node, self.message.format(call=self.facts.tree.module.code_for_node(node.func)))
+
+    def fix(self, node):
+        return await_call(self.facts, node)

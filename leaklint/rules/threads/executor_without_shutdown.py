@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from leaklint.analysis.creations import Creation, EXECUTOR, POOL
 from leaklint.analysis.handles import Handle, DISCARDED, INSTANCE, LOCAL
+from leaklint.fix_builders import manage_with
 from leaklint.rule import HandleRule
 
 # Calls that hand work to the pool without ever shutting it down.
@@ -32,6 +33,10 @@ class ExecutorWithoutShutdown(HandleRule):
     on `self` counts as released if any method of the class releases it.
     Executors created at module or class level are program-lifetime
     singletons and are left alone: their workers are joined at exit.
+    A local executor (or one on `self` created and shut down in the same
+    method and nowhere else) must be shut down, or handed on, on every path
+    to the end of the function: one shut down below an early `return` is
+    reported with that return's line.
 
     ## Why is this bad?
     Each executor owns worker threads or processes. One created per call and
@@ -52,6 +57,16 @@ class ExecutorWithoutShutdown(HandleRule):
             return list(executor.map(resize, images))
     ```
 
+    ## Fix safety
+    For a local `name = Executor(...)` used only in the statements that
+    follow it in the same block (not by a nested function), the fix rewrites
+    it as `with Executor(...) as name:` around those statements. It is
+    **unsafe**: leaving the `with` waits for the submitted work
+    (`shutdown(wait=True)`), so the function may now return later, also when
+    it raises. A `multiprocessing` pool's `with` calls `terminate()`, which
+    would kill work still pending: for pools the fix is offered only when
+    every call on the pool is a blocking `map`, `starmap` or `apply`.
+
     ## References
     - [Executor.shutdown](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Executor.shutdown)
     - [multiprocessing.pool.Pool](https://docs.python.org/3/library/multiprocessing.html#multiprocessing.pool.Pool)
@@ -60,6 +75,7 @@ class ExecutorWithoutShutdown(HandleRule):
     code = "LL202"
     name = "executor-without-shutdown"
     message = "{call} is never shut down: use it in a `with` block or call {release}"
+    path_message = "{call} is not shut down {path}: use it in a `with` block or call {release} on every path"
     modules = ("concurrent", "multiprocessing")
     trigger = r"Executor|Pool"
     kinds = (EXECUTOR, POOL,)
@@ -68,6 +84,18 @@ class ExecutorWithoutShutdown(HandleRule):
         destination = handle.destination
         if destination.kind not in (DISCARDED, LOCAL, INSTANCE):
             return
+        release = "shutdown()" if creation.kind == EXECUTOR else "close() and join()"
         if not handle.is_released(NEUTRAL_POOL_METHODS):
-            release = "shutdown()" if creation.kind == EXECUTOR else "close() and join()"
             self.report(handle.call, self.message.format(call=creation.name, release=release))
+            return
+        path = handle.leaking_path(NEUTRAL_POOL_METHODS)
+        if path is not None:
+            self.report(handle.call, self.path_message.format(call=creation.name, path=path, release=release))
+
+    def fix(self, node):
+        only_calls = None if self.facts.creation_of(node).kind == EXECUTOR else BLOCKING_POOL_METHODS
+        return manage_with(self.facts, self.facts.handle(node), only_calls=only_calls)
+
+
+# A pool's ``with`` terminates it: only calls whose results are complete on return survive that.
+BLOCKING_POOL_METHODS = frozenset({"map", "starmap", "apply"})

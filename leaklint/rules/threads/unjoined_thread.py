@@ -44,6 +44,10 @@ class UnjoinedThread(HandleRule):
     A thread on `self` counts as joined if any method of the class joins it;
     one in a module global if any code of the module does; threads in a list
     if a loop over the list joins them.
+    A local worker (or one on `self` started and joined in the same method
+    and nowhere else) must be joined, or handed on, on every path from its
+    `start()` to the end of the function: joined only `if wait:` or below an
+    early `return`, it is reported with that path.
 
     ## Why is this bad?
     A worker that can never end by itself and that nobody stops keeps its
@@ -88,6 +92,7 @@ class UnjoinedThread(HandleRule):
     code = "LL201"
     name = "unjoined-thread"
     message = "{call} runs until told to stop, but it is never stopped or joined (and is not a daemon)"
+    path_message = "{call} runs until told to stop, but it is not joined {path} (and is not a daemon)"
     modules = ("threading", "multiprocessing")
     trigger = r"Thread|Process|Timer"
     kinds = (WORKER,)
@@ -103,3 +108,8 @@ class UnjoinedThread(HandleRule):
             return  # a one-shot worker ends by itself: the interpreter waits for it at exit
         if not handle.is_released(NEUTRAL_WORKER_METHODS):
             self.report(handle.call, self.message.format(call=creation.name))
+            return
+        # Only a started worker needs joining: the paths run from start().
+        path = handle.leaking_path(NEUTRAL_WORKER_METHODS, after="start")
+        if path is not None:
+            self.report(handle.call, self.path_message.format(call=creation.name, path=path))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from leaklint.analysis.creations import Creation, CHILD_PROCESS
 from leaklint.analysis.handles import Handle, DISCARDED, INSTANCE, LOCAL
+from leaklint.fix_builders import manage_with
 from leaklint.rule import HandleRule
 
 # Calls that leave the child unreaped: signalling it is not waiting for it.
@@ -16,7 +17,17 @@ class UnwaitedProcess(HandleRule):
     child is never reaped: no `wait()`, `communicate()` or `poll()` on it.
     `kill()` or `terminate()` alone does not count: the child still has to
     be waited for. A process on `self` counts as waited if any method of the
-    class waits for it.
+    class waits for it. A child started by a function that then exits or
+    execs the process itself (`os._exit()`, `os.exec*()`, `sys.exit()`) is
+    left alone: it is reparented, not leaked. So is a child made by a
+    function of the module that returns it: its callers are judged instead.
+
+    A local child (or one on `self` created and waited in the same method
+    and nowhere else) must be waited, or handed on, on every path from its
+    creation to the end of the function: waited only `if wait:`, or below an
+    early `return`, or not after a `TimeoutExpired` that is caught, it is
+    reported with the path that leaks it. A path that ends the process
+    (`sys.exit`, `os._exit`, `os.exec*`) leaks nothing.
 
     ## Why is this bad?
     A child that exits before its parent waits for it stays in the process
@@ -28,6 +39,14 @@ class UnwaitedProcess(HandleRule):
     ```python
     def notify(message):
         subprocess.Popen(["notify-send", message])
+
+    def run(command, timeout):
+        child = subprocess.Popen(command, stdout=subprocess.PIPE)
+        try:
+            out, _ = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None  # the child runs on, and is never reaped
+        return out
     ```
 
     ## Use instead
@@ -35,7 +54,17 @@ class UnwaitedProcess(HandleRule):
     def notify(message):
         subprocess.run(["notify-send", message], check=False)
     ```
-    or keep the `Popen` and `wait()` for it, or use it in a `with` block.
+    or keep the `Popen` and `wait()` for it, or use it in a `with` block;
+    after a timeout, `kill()` the child and `communicate()` again.
+
+    ## Fix safety
+    For a local `child = Popen(...)` that the statements after it in the same
+    block kill or terminate (and nothing else uses), the fix rewrites it as
+    `with Popen(...) as child:` around those statements, so the killed child
+    is waited for. It is **unsafe**: leaving the `with` closes the pipes and
+    waits for the child, also when the block raises or takes a path that
+    does not reach the kill. No fix is offered for a child that is not
+    killed in the block: waiting for it might block for as long as it runs.
 
     ## References
     - [Popen.wait](https://docs.python.org/3/library/subprocess.html#subprocess.Popen.wait)
@@ -43,7 +72,10 @@ class UnwaitedProcess(HandleRule):
 
     code = "LL203"
     name = "unwaited-process"
-    message = "subprocess.Popen child is never waited for: it becomes a zombie; call wait() or communicate()"
+    message = "the child made by {call} is never waited for: it becomes a zombie; call wait() or communicate()"
+    path_message = (
+        "the child made by {call} is not waited for {path}: it becomes a zombie; call wait() or communicate() on every path"
+    )
     modules = ("subprocess",)
     trigger = r"Popen"
     kinds = (CHILD_PROCESS,)
@@ -52,5 +84,18 @@ class UnwaitedProcess(HandleRule):
         destination = handle.destination
         if destination.kind not in (DISCARDED, LOCAL, INSTANCE):
             return
+        if self.facts.ends_the_process(handle.call):
+            return  # the process exits (or execs) itself: its children are reparented, not leaked
         if not handle.is_released(NEUTRAL_POPEN_METHODS):
-            self.report(handle.call)
+            self.report(handle.call, self.message.format(call=creation.name))
+            return
+        path = handle.leaking_path(NEUTRAL_POPEN_METHODS)
+        if path is not None:
+            self.report(handle.call, self.path_message.format(call=creation.name, path=path))
+
+    def fix(self, node):
+        return manage_with(self.facts, self.facts.handle(node), needs_call=ENDING_CALLS)
+
+
+# Calls that show the code means the child to end within the block.
+ENDING_CALLS = frozenset({"kill", "terminate"})
