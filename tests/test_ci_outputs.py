@@ -132,7 +132,7 @@ def test_github_annotations_one_per_finding_and_errors(project, capsys):
     lines = out.splitlines()
     assert lines[0] == (
         "::warning file=leaky.py,line=5,col=5,endLine=5,endColumn=40,title=LL101 dangling-task::"
-        "task created by asyncio.create_task is not kept: it may be garbage-collected mid-flight and its exception is lost"
+        "the task made by asyncio.create_task is dropped: the loop keeps only a weak reference, so it may be collected before it finishes, and its failure bypasses this code"
     )  # a colon in the message is data, not a property: left as it is
     assert lines[1].startswith("::error file=broken.py::syntax error")
     assert len(lines) == 2
@@ -174,7 +174,11 @@ def test_statistics_as_json_and_when_clean(project, capsys):
     _, out, _ = run(capsys, "--statistics", "--output-format", "json", "fixtures/tasks")
     counts = Counter(code for path, _, code in expected_findings() if path.startswith("fixtures/tasks/"))
     assert json.loads(out) == [
-        {"code": code, "name": name, "count": counts[code]} for code, name in [("LL101", "dangling-task"), ("LL102", "unused-task")]
+        {"code": code, "name": name, "count": counts[code]}
+        for code, name in sorted(
+            [("LL101", "dangling-task"), ("LL102", "unused-task"), ("LL103", "unawaited-coroutine")],
+            key=lambda rule: (-counts[rule[0]], rule[0]),  # by descending count, then code
+        )
     ]
     (project / "clean.py").write_text("x = 1\n", encoding="utf-8")
     assert run(capsys, "--statistics", "clean.py") == (0, "All checks passed!\n", "")

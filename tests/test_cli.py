@@ -33,7 +33,7 @@ LEAKS = textwrap.dedent(
 
 
     def start():
-        threading.Thread(target=print).start()
+        threading.Thread(target=spin).start()
 
 
     def spin():
@@ -43,7 +43,7 @@ LEAKS = textwrap.dedent(
 )
 ALL_LEAKS = [(6, "LL101"), (10, "LL201"), (14, "LL301")]
 DANGLING = "import asyncio\n\n\nasync def main():\n    asyncio.create_task(work())\n"
-LL101_MESSAGE = "task created by asyncio.create_task is not kept: it may be garbage-collected mid-flight and its exception is lost"
+LL101_MESSAGE = "the task made by asyncio.create_task is dropped: the loop keeps only a weak reference, so it may be collected before it finishes, and its failure bypasses this code"
 HIDDEN_FIX = "No fixes available (1 hidden fix can be enabled with the `--unsafe-fixes` option)."
 
 
@@ -83,7 +83,7 @@ def test_leaky_file_exits_1_with_flake8_style_lines(workdir, capsys):
     assert (code, err) == (1, "")
     assert out == (
         f"leaks.py:6:5: LL101 {LL101_MESSAGE}\n"
-        "leaks.py:10:5: LL201 threading.Thread is started but never joined (and is not a daemon)\n"
+        "leaks.py:10:5: LL201 threading.Thread runs until told to stop, but it is never stopped or joined (and is not a daemon)\n"
         "leaks.py:14:5: LL301 this loop has no exit (no break, return or raise) and no cancellation point\n"
         "Found 3 leaks.\n"
         f"{HIDDEN_FIX}\n"  # LL101's fix is unsafe

@@ -35,7 +35,7 @@ async def main():
     asyncio.create_task(main())
     asyncio.create_task(main())  # noqa: LL101
     asyncio.create_task(main())  # pylint: disable=dangling-task
-    worker = threading.Thread(target=print)
+    worker = threading.Thread(target=main)
     worker.start()
     while True:
         pass
@@ -94,7 +94,7 @@ def test_flake8_reports_findings_and_honours_noqa(code_file):
 
 def test_flake8_report_format(code_file):
     process = run([sys.executable, "-m", "flake8", "--isolated", "--select", "LL201", "code.py"], code_file.parent)
-    assert process.stdout == "code.py:9:14: LL201 threading.Thread is started but never joined (and is not a daemon)\n"
+    assert process.stdout == "code.py:9:14: LL201 threading.Thread runs until told to stop, but it is never stopped or joined (and is not a daemon)\n"
 
 
 @pytest.mark.parametrize(
@@ -115,8 +115,8 @@ def test_flake8_jobs(code_file):
     (code_file.parent / "other.py").write_text(SOURCE, encoding="utf-8")
     process = run([sys.executable, "-m", "flake8", "--isolated", "-j", "2", "--select", "LL2", "."], code_file.parent)
     assert sorted(process.stdout.splitlines()) == [
-        "./code.py:9:14: LL201 threading.Thread is started but never joined (and is not a daemon)",
-        "./other.py:9:14: LL201 threading.Thread is started but never joined (and is not a daemon)",
+        "./code.py:9:14: LL201 threading.Thread runs until told to stop, but it is never stopped or joined (and is not a daemon)",
+        "./other.py:9:14: LL201 threading.Thread runs until told to stop, but it is never stopped or joined (and is not a daemon)",
     ]
 
 
@@ -141,14 +141,17 @@ def test_flake8_adapter_in_process():
     assert [(line, column + 1, text.split(" ")[0]) for line, column, text, _ in reports] == [
         TASK_6, TASK_7, TASK_8, THREAD_9, LOOP_11
     ]  # fmt: skip
-    assert reports[0][2].startswith("LL101 task created by asyncio.create_task is not kept")
+    assert reports[0][2].startswith("LL101 the task made by asyncio.create_task is dropped")
     assert {kind for *_, kind in reports} == {Flake8Checker}
 
 
 def test_flake8_adapter_counts_characters_not_bytes():
-    source = 'import threading\nname = "ünïcodé"; t = threading.Thread(target=print); t.start()\n'
+    source = (
+        "import threading\ndef serve(jobs):\n    for job in iter(jobs.get, None):\n        print(job)\n"
+        'name = "ünïcodé"; t = threading.Thread(target=serve); t.start()\n'
+    )
     reports = list(Flake8Checker(None, source.splitlines(keepends=True), "x.py").run())
-    assert [(line, column) for line, column, _, _ in reports] == [(2, source.splitlines()[1].index("threading"))]
+    assert [(line, column) for line, column, _, _ in reports] == [(5, source.splitlines()[4].index("threading"))]
 
 
 def test_flake8_adapter_leaves_unparsable_files_to_flake8():
@@ -208,8 +211,8 @@ def test_pylint_jobs(code_file):
     )  # fmt: skip
     reported = sorted(line for line in process.stdout.splitlines() if "W8721" in line)
     assert reported == [
-        "code.py:9:13: W8721: threading.Thread is started but never joined (and is not a daemon) (LL201) (unjoined-thread)",
-        "other.py:9:13: W8721: threading.Thread is started but never joined (and is not a daemon) (LL201) (unjoined-thread)",
+        "code.py:9:13: W8721: threading.Thread runs until told to stop, but it is never stopped or joined (and is not a daemon) (LL201) (unjoined-thread)",
+        "other.py:9:13: W8721: threading.Thread runs until told to stop, but it is never stopped or joined (and is not a daemon) (LL201) (unjoined-thread)",
     ]
 
 
@@ -240,7 +243,7 @@ def test_pylint_adapter_in_process():
     messages = check_in_pylint(SOURCE)
     keys = [(message.line, message.col_offset + 1, message.msg_id) for message in messages]
     assert keys == sorted(symbols(TASK_6, TASK_7, TASK_8, THREAD_9, LOOP_11))
-    assert messages[0].args.startswith("task created by asyncio.create_task is not kept")
+    assert messages[0].args.startswith("the task made by asyncio.create_task is dropped")
     assert (messages[0].end_line, messages[0].end_col_offset) == (6, len("    asyncio.create_task(main())"))
 
 
