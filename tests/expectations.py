@@ -20,6 +20,12 @@ def fixture_files() -> List[Path]:
     return sorted(FIXTURES.rglob("*.py"))
 
 
+def standalone_fixture_files() -> List[Path]:
+    """The fixtures that mean the same copied anywhere: not those of
+    ``fixtures/project``, whose findings need the package around them."""
+    return [path for path in fixture_files() if FIXTURES / "project" not in path.parents]
+
+
 def expected(path: Path) -> Set[Tuple[int, str]]:
     found = set()
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):

@@ -319,10 +319,11 @@ def test_module_names_from_paths(index):
 
 def test_wrappers_in_other_modules_return_tasks(index):
     view = index.view(PACKAGE / "callers.py")
-    expected = (Returned(TASK, "asyncio.create_task"), "fixtures.project.helpers.spawn")
-    assert view.returned_handle("spawn") == expected  # re-exported by __init__.py
-    assert view.returned_handle("launch") == expected  # from .helpers import spawn as launch
-    assert view.returned_handle("helpers_module.spawn") == expected  # import ... as
+    task = Returned(TASK, "asyncio.create_task")
+    # helpers.py is module project.helpers from fixtures/ and fixtures.project.helpers from the repository root.
+    assert view.returned_handle("spawn") == (task, "project.helpers.spawn")  # re-exported by __init__.py
+    assert view.returned_handle("launch") == (task, "fixtures.project.helpers.spawn")  # from .helpers import spawn as launch
+    assert view.returned_handle("helpers_module.spawn") == (task, "project.helpers.spawn")  # import ... as
     assert view.returned_handle("spawn_later") == (
         Returned(TASK, "asyncio.create_task"),
         "fixtures.project.helpers.spawn_later",
@@ -343,7 +344,7 @@ def test_coroutine_functions_of_other_modules(index):
 def test_thread_classes_across_three_files(index):
     view = index.view(PACKAGE / "callers.py")
     poller = view.thread_class("Poller")
-    assert poller is not None and poller.name == "fixtures.project.workers.Poller"
+    assert poller is not None and poller.name == "project.workers.Poller"
     assert poller.run_long_lived and not poller.sets_daemon
     fast = view.thread_class("FastPoller")  # special.py -> workers.py -> threading
     assert fast is not None and fast.run_long_lived and not fast.sets_daemon
@@ -351,8 +352,8 @@ def test_thread_classes_across_three_files(index):
     assert view.thread_class("OneShot").run_long_lived is False
     assert view.thread_class("spawn") is None
     assert view.returned_handle("FastPoller") == (
-        Returned(WORKER, "fixtures.project.special.FastPoller", long_lived=True),
-        "fixtures.project.special.FastPoller",
+        Returned(WORKER, "project.special.FastPoller", long_lived=True),
+        "project.special.FastPoller",
     )
     assert view.returned_handle("DaemonPoller") is None
 
