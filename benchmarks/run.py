@@ -306,7 +306,10 @@ def _run_measured(
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environment.get("PYTHONPATH")]))
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=str(cwd), env=environment, stdout=stdout, stderr=stderr)
+        # os.wait4 below reaps the child; leaklint does not know that call.
+        process = subprocess.Popen(  # noqa: LL203
+            command, cwd=str(cwd), env=environment, stdout=stdout, stderr=stderr
+        )
         sampler = _TreeMemorySampler(process.pid)
         sampler.start()
         largest: Optional[int] = None
@@ -459,9 +462,9 @@ _METHOD_BODIES = (
     "        if item is None:\n"
     "            raise ValueError(item)\n"
     "        self._queue.put(item)\n",
-    "    def method_{i}(self):\n"
-    "        item = self._queue.get(timeout=self._timeout)\n"
-    "        self.method_{other}(item)\n"
+    "    def method_{i}(self, item):\n"
+    "        got = self._queue.get(timeout=self._timeout)\n"
+    "        self.method_{other}(got)\n"
     "        self._queue.task_done()\n",
 )
 _CLASS_HEAD = '''import asyncio
@@ -514,9 +517,9 @@ _FUNCTION_BODIES = (
     "    if item is None:\n"
     "        raise ValueError(item)\n"
     "    _queue.put(item)\n",
-    "def function_{i}():\n"
-    "    item = _queue.get(timeout=_TIMEOUT)\n"
-    "    function_{other}(item)\n"
+    "def function_{i}(item):\n"
+    "    got = _queue.get(timeout=_TIMEOUT)\n"
+    "    function_{other}(got)\n"
     "    _queue.task_done()\n",
 )
 _FUNCTIONS_HEAD = '''import asyncio
@@ -538,13 +541,29 @@ atexit.register(_executor.shutdown)
 '''
 
 
+# The bodies that are coroutines; they are also the ones that call their
+# sibling as a coroutine (a task of it, an await).  Each body's sibling is of
+# the kind its call needs, or the module would hold coroutines that are never
+# awaited (LL103).
+_ASYNC_BODIES = frozenset({1, 3})
+
+
 def generated_module(size: int, methods: bool) -> str:
     """A module of ``size`` small methods of one class (or functions)."""
     bodies, head = (_METHOD_BODIES, _CLASS_HEAD) if methods else (_FUNCTION_BODIES, _FUNCTIONS_HEAD)
+    count = len(bodies)
+    kinds = {
+        True: sorted(_ASYNC_BODIES),
+        False: sorted(set(range(count)) - _ASYNC_BODIES),
+    }
     parts = [head]
     for index in range(size):
-        other = (index * 7919 + 13) % size  # a sibling anywhere in the module
-        parts.append(bodies[index % len(bodies)].format(i=index, other=other))
+        wanted = kinds[index % count in _ASYNC_BODIES]
+        spread = (index * 7919 + 13) % size  # a sibling anywhere in the module, of the kind wanted
+        other = spread - spread % count + wanted[index % len(wanted)]
+        while other >= size:
+            other -= count
+        parts.append(bodies[index % count].format(i=index, other=max(other, 0)))
         parts.append("\n" if methods else "\n\n")
     return "".join(parts)
 

@@ -1,7 +1,8 @@
 """``# noqa`` and ``# noqa: LL101,LL2`` comments, read the way flake8 reads them.
 
-Only the command line applies these: under flake8 and pylint the host does its
-own suppression, so the plugins never look at comments."""
+Only the command line and the language server apply these: under flake8 and
+pylint the host does its own suppression, so the plugins never look at
+comments.  :func:`add_noqa` writes them (the language server's quick fix)."""
 
 from __future__ import annotations
 

@@ -91,8 +91,8 @@ def test_broken_files_hide_no_other_finding(tmp_path, jobs, padding):
     assert_clean_process(as_text, max_stderr_lines=len(broken))
     text_found: Dict[str, Set[Tuple[int, str]]] = {name: set() for name in wanted}
     for line in as_text.stdout.splitlines():
-        if line.startswith("Found "):
-            continue
+        if line.startswith(("Found ", "[*] ", "No fixes available")):
+            continue  # the summary
         path, number, _column, message = line.split(":", 3)
         text_found[Path(path).name].add((int(number), message.split()[0]))
     assert text_found == wanted

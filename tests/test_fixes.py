@@ -145,7 +145,7 @@ def test_dangling_tasks_share_one_new_set_added_once_after_the_imports():
 
         async def b(loop):
             _ = loop.create_task(work())
-            asyncio.ensure_future(work()).add_done_callback(print)
+            asyncio.ensure_future(asyncio.sleep(1)).add_done_callback(print)
         '''
     outcome = fix_source(textwrap.dedent(source), unsafe=True)
     assert len(outcome.applied) == 3 and not outcome.remaining
@@ -168,7 +168,7 @@ def test_dangling_tasks_share_one_new_set_added_once_after_the_imports():
             task = loop.create_task(work())
             background_tasks.add(task)
             task.add_done_callback(background_tasks.discard)
-            task = asyncio.ensure_future(work())
+            task = asyncio.ensure_future(asyncio.sleep(1))
             task.add_done_callback(print)
             background_tasks.add(task)
             task.add_done_callback(background_tasks.discard)
@@ -328,7 +328,7 @@ NO_FIX = {
     "module level": """\
         import asyncio
 
-        asyncio.ensure_future(work())
+        asyncio.create_task(work())
         """,
     "one-line function": """\
         import asyncio
@@ -511,7 +511,7 @@ def test_await_call_awaits_a_dropped_call_inside_async_def_only():
 
 STATEMENTS = [
     "asyncio.create_task(work())",
-    "_ = asyncio.ensure_future(work())  # why",
+    "_ = asyncio.ensure_future(asyncio.sleep(1))  # why",
     "asyncio.create_task(work()).add_done_callback(print)",
     "task = asyncio.create_task(work())",
     "task = asyncio.create_task(work())\nawait task",
@@ -598,7 +598,7 @@ def test_lines_inserted_where_another_fix_indents_wait_for_the_next_round():
 
         def f():
             pool = multiprocessing.Pool()
-            _ = asyncio.ensure_future(work())  # why
+            _ = asyncio.create_task(work())  # why
             pool.map(work, [1])
         """
     )
@@ -606,7 +606,7 @@ def test_lines_inserted_where_another_fix_indents_wait_for_the_next_round():
     assert outcome.error is None and len(outcome.applied) == 2
     assert outcome.text.endswith(
         "    with multiprocessing.Pool() as pool:\n"
-        "        task = asyncio.ensure_future(work())  # why\n"
+        "        task = asyncio.create_task(work())  # why\n"
         "        background_tasks.add(task)\n"
         "        task.add_done_callback(background_tasks.discard)\n"
         "        pool.map(work, [1])\n"

@@ -447,3 +447,23 @@ def test_deeply_nested_try_is_linear_and_does_not_recurse():
     small_graph, big_graph = small.flows.graph(small.function), big.flows.graph(big.function)
     assert len(big_graph.nodes) <= 9 * len(small_graph.nodes) + 10
     assert big_graph.visits <= 9 * small_graph.visits + 20
+
+
+def test_an_os_call_that_is_not_documented_to_raise_does_not():
+    source = "import os\ndef f(path):\n    h = make()\n    try:\n        os.path.exists(path)\n    except OSError:\n        return False\n    release(h)\n"
+    assert leaks(source) is None
+
+
+def test_reachable_stops_at_barriers():
+    case = Case("def f(x):\n    h = make()\n    if x:\n        keep(h)\n        after_keep()\n    else:\n        other()\n")
+    graph = case.flows.graph(case.function)
+    start = graph.node_of(case.start)
+    reached = {graph.nodes[index].statement for index in graph.reachable(start, _is_release)}
+    calls = {dotted for dotted in ("keep", "after_keep", "other")}
+    by_name = {
+        node.statement.value.func.value: node.statement
+        for node in graph.nodes
+        if isinstance(node.statement, cst.Expr) and isinstance(node.statement.value.func, cst.Name) and node.statement.value.func.value in calls
+    }
+    assert by_name["keep"] in reached and by_name["other"] in reached
+    assert by_name["after_keep"] not in reached

@@ -211,7 +211,9 @@ def test_library_frames_are_folded_and_user_frames_come_first():
     record = next(r for r in recorder.records.values() if r.detail == "sleep")
     frames = [entry for entry in record.stack if not isinstance(entry, int)]
     assert [frame[2] for frame in frames[:2]] == ["make_task", "main"]
-    assert all(frame[0] == __file__ for frame in frames)
+    # Under xdist the worker's bootstrap is exec'd code (``<string>``): not a
+    # file of anyone's, so neither user nor library; every real file is ours.
+    assert all(frame[0] == __file__ for frame in frames if not frame[0].startswith("<")), frames
     assert all(isinstance(entry, int) for entry in record.stack if not isinstance(entry, tuple))
     assert not any("asyncio" in frame[0] or "leaklint" + "/runtime" in frame[0] for frame in frames)
 

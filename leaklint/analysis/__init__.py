@@ -26,6 +26,12 @@ from leaklint.analysis.waits import waits_forever
 from leaklint.analysis.workers import Workers
 
 
+# Task factories whose first argument is the coroutine the task runs.
+_RUNS_ITS_FIRST_ARGUMENT = frozenset(
+    {"asyncio.create_task", "asyncio.tasks.create_task", "asyncio.ensure_future", "asyncio.tasks.ensure_future", "loop.create_task"}
+)
+
+
 class FileFacts:
     def __init__(self, tree: SyntaxTree, project: Optional[ModuleView] = None):
         self.tree = tree
@@ -80,6 +86,14 @@ class FileFacts:
         of the module, of ``asyncio.sleep``...); False: certainly not (a
         future, a plain function's result); None: unknown."""
         return self.coroutines.is_coroutine(expr)
+
+    def runs_a_self_handling_coroutine(self, call: cst.Call, creation: Creation) -> bool:
+        """``call`` (``create_task(c)``, ``ensure_future(c)``,
+        ``loop.create_task(c)``) runs a coroutine of the module that catches
+        the failures of its own work: nothing it raises reaches the task."""
+        if creation.name not in _RUNS_ITS_FIRST_ARGUMENT or not call.args or call.args[0].keyword is not None:
+            return False
+        return self.coroutines.catches_its_own_failures(call.args[0].value)
 
     @property
     def coroutine_functions(self) -> FrozenSet[cst.FunctionDef]:

@@ -185,6 +185,53 @@ class Coroutines:
         self._answers[expr] = answer
         return answer
 
+    def catches_its_own_failures(self, expr: cst.BaseExpression) -> bool:
+        """``expr`` calls one ``async def`` of the module (by name, or on
+        ``self``) whose every ``await``, but ``asyncio.sleep``, runs in the body
+        of a ``try`` with an ``except`` clause: a coroutine that handles what
+        its work can raise, fire-and-forget by design (discord.py's
+        ``delete_after``, a ``logging_coroutine(coro)`` wrapper)."""
+        function = self._one_function_called(expr)
+        if function is None or function.asynchronous is None:
+            return False
+        guarded = False
+        for node in walk_scope(function.body):
+            if not isinstance(node, cst.Await):
+                continue
+            if isinstance(node.expression, cst.Call) and self._imports.resolves_to(node.expression.func, "asyncio.sleep"):
+                continue
+            if not self._inside_a_handled_try(node, function):
+                return False
+            guarded = True
+        return guarded
+
+    def _one_function_called(self, expr: cst.BaseExpression) -> Optional[cst.FunctionDef]:
+        if not isinstance(expr, cst.Call):
+            return None
+        func = expr.func
+        if isinstance(func, cst.Name) and func.value in self._function_names and not self._imports.qualified_names(func):
+            bindings = self._resolve(func) or []
+        elif isinstance(func, cst.Attribute) and func.attr.value in self._function_names:
+            cls = self._instance_class(func.value)
+            if cls is None:
+                return None
+            bindings = [b for member in self._classes.family(cls) for b in self._class_bindings(member).get(func.attr.value, ())]
+        else:
+            return None
+        if len(bindings) != 1 or bindings[0].kind != _DEF:
+            return None
+        return bindings[0].node
+
+    def _inside_a_handled_try(self, node: cst.CSTNode, function: cst.FunctionDef) -> bool:
+        child = node
+        for ancestor in self._tree.ancestors(node):
+            if ancestor is function:
+                return False
+            if isinstance(ancestor, (cst.Try, cst.TryStar)) and ancestor.body is child and ancestor.handlers:
+                return True
+            child = ancestor
+        return False
+
     @cached_property
     def functions(self) -> FrozenSet[cst.FunctionDef]:
         """The module's functions and methods whose call makes a coroutine."""

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import builtins
 from collections import deque
-from typing import Callable, Deque, Dict, FrozenSet, Generator, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import Callable, Deque, Dict, FrozenSet, Generator, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
@@ -83,6 +83,16 @@ _LIBRARY_EXCEPTIONS: Dict[str, Tuple[str, ...]] = {
     "Full": ("Exception", "BaseException"),
 }
 _BROAD = frozenset({"Exception", "BaseException"})
+
+# System calls documented to raise OSError (besides the builtin ``open``).
+_RAISES_OSERROR = frozenset(
+    f"os.{name}"
+    for name in (
+        "open", "read", "write", "close", "fdopen", "pipe", "dup", "dup2", "kill", "killpg", "waitpid",
+        "remove", "unlink", "rename", "replace", "mkdir", "makedirs", "rmdir", "listdir", "scandir",
+        "stat", "lstat", "chdir", "chmod", "chown", "symlink", "link", "readlink", "fork", "setsid",
+    )
+)
 
 
 def _builtin_exception(name: str) -> Optional[type]:
@@ -494,21 +504,33 @@ class FlowGraph:
         once.  Reaching ``start`` again continues past it: callers that count a
         re-run of the start as the end of the question say so in
         ``is_release``."""
+        came_from, exit_state = self._search(start, is_release, stop_at_exit=True)
+        return self._witness(came_from, exit_state) if exit_state is not None else None
+
+    def reachable(self, start: FlowNode, is_barrier: Callable[[FlowNode], bool]) -> FrozenSet[int]:
+        """The indexes of the nodes some path from just after ``start`` reaches
+        without passing a node for which ``is_barrier`` holds (barriers that
+        are reached are in, what lies only beyond them is not)."""
+        came_from, _ = self._search(start, is_barrier, stop_at_exit=False)
+        return frozenset(state[0] for state in came_from)
+
+    def _search(self, start: FlowNode, is_release: Callable[[FlowNode], bool], stop_at_exit: bool):
         released: Dict[int, bool] = {}
-        came_from: Dict[Tuple[int, Optional[Reason]], Optional[Tuple[Tuple[int, Optional[Reason]], Optional[tuple]]]] = {}
+        came_from: Dict[Tuple[int, Optional[Reason]], Tuple[Optional[Tuple[int, Optional[Reason]]], Optional[tuple]]] = {}
         queue: Deque[Tuple[FlowNode, Optional[Reason]]] = deque()
-        start_reason = None
-        for successor, reason, label in self._successors(start, start_reason):
+        for successor, reason, label in self._successors(start, None):
             state = (successor.index, reason)
             if state not in came_from:
-                came_from[state] = (None, label)  # type: ignore[assignment]
+                came_from[state] = (None, label)
                 queue.append((successor, reason))
         while queue:
             node, reason = queue.popleft()
             self.visits += 1
             state = (node.index, reason)
             if node.kind in (RETURN_EXIT, RAISE_EXIT):
-                return self._witness(came_from, state)
+                if stop_at_exit:
+                    return came_from, state
+                continue
             if node.kind == STOP:
                 continue
             moves: List[Tuple[FlowNode, Optional[Reason], Optional[tuple]]] = list(self._exceptional(node))
@@ -521,7 +543,7 @@ class FlowGraph:
                 if next_state not in came_from:
                     came_from[next_state] = (state, label)
                     queue.append((successor, carried))
-        return None
+        return came_from, None
 
     def _witness(self, came_from, state) -> LeakPath:
         steps: List[Tuple[FlowNode, Optional[tuple]]] = []
@@ -657,7 +679,7 @@ class Flows:
             if "subprocess.run" not in names or _keyword(call, "check") is not None:
                 found.append(("CalledProcessError", False))
             return found + [("OSError", False)]
-        if any(name.startswith("os.") for name in names) or self._imports.is_builtin(func, "open"):
+        if names & _RAISES_OSERROR or self._imports.is_builtin(func, "open"):
             return [("OSError", False)]
         if self._imports.is_builtin(func, "int") or self._imports.is_builtin(func, "float"):
             return [("ValueError", False)]

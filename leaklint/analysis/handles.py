@@ -28,7 +28,7 @@ import libcst as cst
 
 from leaklint.analysis.bindings import Bindings
 from leaklint.analysis.classes import ClassHierarchy
-from leaklint.analysis.flow import Flows
+from leaklint.analysis.flow import HEADER, FlowNode, Flows
 from leaklint.analysis.tree import SyntaxTree
 
 # Kinds of destination.
@@ -261,22 +261,33 @@ class Handle:
         creation = graph.node_of(self.call)
         if creation is None:
             return None
+        tree = self._handles.tree
         stops = {creation.index}  # coming round to the creation again is the next handle's question
-        starts = [] if after is not None else [creation]
+        starts = []
         for use in self.uses:
             node = graph.node_of(use.ref) if use.ref is not None else None
             if node is None:
                 continue  # in another method of the class: neutral there (see _path_owner)
             if _may_release(use, neutral_methods):
-                if self._handles.tree.enclosing_scope(use.ref) is not function:
+                if tree.enclosing_scope(use.ref) is not function:
                     return None  # a closure or lambda releases it, when it runs
                 stops.add(node.index)
-            elif use.kind == STORE and self._handles.tree.assigned_value(use.ref) is not self.call:
-                stops.add(node.index)
-            elif use.kind == CALL and use.attr == after:
+            elif use.kind == STORE and tree.assigned_value(use.ref) is not self.call:
+                stops.add(node.index)  # rebound: what follows is another handle's
+            elif _tests_state(use, node):
+                stops.add(node.index)  # a branch on its state (``if t.is_alive():``) knows more than we do
+            elif use.kind == CALL and use.attr == after and not tree.expected_to_raise(use.node):
                 starts.append(node)
+        is_stop = lambda node: node.index in stops  # noqa: E731
+        if after is None:
+            starts = [creation]
+        elif starts:
+            # Only the starts this handle reaches, not those of an earlier or
+            # later value of the name, nor those after it was handed on.
+            reached = graph.reachable(creation, is_stop)
+            starts = [start for start in starts if start.index in reached]
         for start in starts:
-            path = graph.leaks_on_some_path(start, lambda node: node.index in stops)
+            path = graph.leaks_on_some_path(start, is_stop)
             if path is not None:
                 return path.describe(flows.line_of) or "on some path"
         return None
@@ -311,6 +322,19 @@ def _reads(handles: Handles, destination: Destination, uses: List[Use], seen: se
         if _key(container) not in seen and _reads(handles, container, handles.uses_of(container), seen):
             return True
     return False
+
+
+# Attributes that tell whether a worker or child has ended.
+_STATE_ATTRIBUTES = frozenset({"returncode", "exitcode"})
+
+
+def _tests_state(use: Use, node: FlowNode) -> bool:
+    """``use`` is in the test of an ``if`` or ``while`` and looks at the
+    handle's state: ``if t.is_alive():``, ``while p.returncode is None:``,
+    ``if not proc:`` (not ``if p.stdout is None:``)."""
+    if node.kind != HEADER or not isinstance(node.statement, (cst.If, cst.While)):
+        return False
+    return use.kind == CALL or use.attr is None or use.attr in _STATE_ATTRIBUTES
 
 
 def _puts_into(use: Use) -> bool:

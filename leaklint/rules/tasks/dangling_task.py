@@ -28,7 +28,10 @@ class DanglingTask(HandleRule):
     `ensure_future(x)` counts only when `x` is certainly a coroutine (a call
     of an `async def` of the module or of asyncio): given a future it creates
     no task, and an awaitable from elsewhere (tornado's `lock.acquire()`) is
-    usually a future, so it is left alone.
+    usually a future, so it is left alone. So is a task whose coroutine is an
+    `async def` of the module that catches what its work raises (every
+    `await` but `asyncio.sleep` inside a `try` with an `except`): a
+    fire-and-forget designed as one.
 
     ## Why is this bad?
     The event loop keeps only a weak reference to a task. A task nobody holds
@@ -86,6 +89,8 @@ class DanglingTask(HandleRule):
     def check_handle(self, handle: Handle, creation: Creation) -> None:
         # A local holds its task while the function runs (and one never read
         # is LL102's): only a result dropped on the spot is certainly lost.
+        if self.facts.runs_a_self_handling_coroutine(handle.call, creation):
+            return  # fire-and-forget by design: the coroutine catches its own failures
         if handle.destination.kind == DISCARDED and not handle.is_released(NEUTRAL_TASK_METHODS):
             self.report(handle.call, self.message.format(call=creation.name))
 

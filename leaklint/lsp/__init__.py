@@ -1,0 +1,14 @@
+"""leaklint's language server: ``leaklint-lsp`` or ``python -m leaklint.lsp``
+(needs the ``lsp`` extra: ``pip install 'leaklint[lsp]'``)."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    # Imported here: the check process imports the server's main module again
+    # and needs none of pygls.
+    from leaklint.lsp.server import main as serve
+
+    return serve(argv)
