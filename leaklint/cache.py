@@ -2,7 +2,10 @@
 
 One JSON file per *run key* (leaklint's version and source, libcst's version,
 the effective settings, the selected rules, the project root) holds, for every
-file checked with that key, ``[mtime_ns, size, content_hash, result]``.  A file
+file checked with that key, ``[mtime_ns, size, content_hash, result,
+dependencies]``: the dependencies are the project modules whose summaries the
+result used, with their digests (``analysis.project.stamp_dependencies``), and
+the entry stands only while each of those summaries is unchanged.  A file
 whose size and modification time are unchanged is not even read; one whose
 stat changed but whose content hash is the same (a ``touch``, a branch switch
 and back) is read but not checked.
@@ -23,7 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type
 
 import libcst
 
@@ -95,6 +98,8 @@ class ResultCache:
         self._entries: Dict[str, List[Any]] = {}
         self._changed = False
         self._started_ns = time.time_ns()
+        # Whether the summaries an entry depended on are unchanged (set by the runner).
+        self.dependencies_current: Callable[[Any], bool] = lambda stamped: True
 
     @classmethod
     def open(cls, settings: Settings, rules: Sequence[Type[Rule]], directory: Optional[Path] = None) -> "ResultCache":
@@ -121,7 +126,7 @@ class ResultCache:
             return None
         try:
             mtime_ns, size = entry[0], entry[1]
-            if mtime_ns is None or mtime_ns != stat.st_mtime_ns or size != stat.st_size:
+            if mtime_ns is None or mtime_ns != stat.st_mtime_ns or size != stat.st_size or not self._current(entry):
                 return None
             return _decode(entry[3], path)
         except (IndexError, TypeError, ValueError, KeyError):
@@ -130,7 +135,7 @@ class ResultCache:
     def known_hash(self, absolute_path: str) -> Optional[str]:
         entry = self._entries.get(absolute_path)
         try:
-            return entry[2] if entry is not None and isinstance(entry[2], str) else None
+            return entry[2] if entry is not None and isinstance(entry[2], str) and self._current(entry) else None
         except (IndexError, TypeError, KeyError):
             return None
 
@@ -138,20 +143,23 @@ class ResultCache:
         """The cached result if the content is unchanged; refreshes the stat."""
         entry = self._entries.get(absolute_path)
         try:
-            if entry is None or entry[2] != digest:
+            if entry is None or entry[2] != digest or not self._current(entry):
                 return None
             result = _decode(entry[3], path)
         except (IndexError, TypeError, ValueError, KeyError):
             return None
         if stat is not None:
-            self._entries[absolute_path] = [self._trusted_mtime(stat), stat[1], digest, entry[3]]
+            self._entries[absolute_path] = [self._trusted_mtime(stat), stat[1], digest, entry[3], *entry[4:5]]
             self._changed = True
         return result
 
+    def _current(self, entry: List[Any]) -> bool:
+        return len(entry) < 5 or not entry[4] or self.dependencies_current(entry[4])
+
     # -- updates ----------------------------------------------------------------
 
-    def store(self, absolute_path: str, stat: StatKey, digest: str, result: FileResult) -> None:
-        self._entries[absolute_path] = [self._trusted_mtime(stat), stat[1], digest, _encode(result)]
+    def store(self, absolute_path: str, stat: StatKey, digest: str, result: FileResult, dependencies: Any = None) -> None:
+        self._entries[absolute_path] = [self._trusted_mtime(stat), stat[1], digest, _encode(result), dependencies or {}]
         self._changed = True
 
     def _trusted_mtime(self, stat: StatKey) -> Optional[int]:

@@ -28,6 +28,7 @@ from leaklint.output.text import stale_baseline_note
 from leaklint.registry import UnknownCodeError, all_rules, rule_by_code
 from leaklint.rewrite import RewriteError, allowed_roots, read_source_file, write_back
 from leaklint.runner import DEFAULT_TIMEOUT, Checker, check_files
+from leaklint.summary_cache import SummaryCache, index_files
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 STATISTICS_FORMATS = {"text": statistics.format_text, "json": statistics.format_json}
@@ -76,6 +77,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cache-dir", type=Path, metavar="DIR", help="where to cache results (default: .leaklint_cache)")
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     run.add_argument(
+        "--index",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="take the module summaries of FILE (written by --write-index) instead of computing them, e.g. in one CI shard",
+    )
+    run.add_argument(
+        "--write-index",
+        type=Path,
+        metavar="FILE",
+        help="write the module summaries of the files to FILE for --index, and exit (nothing is checked)",
+    )
+    run.add_argument(
         "--timeout",
         type=_positive_seconds,
         default=DEFAULT_TIMEOUT,
@@ -122,9 +137,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         settings = _settings(args)
         paths = _paths(args)
         baseline = load_baseline(args.baseline) if args.baseline else None
+        for index_file in args.index:
+            _check_index(index_file)
     except (ConfigError, UnknownCodeError, UsageError, BaselineError) as error:
         print(f"leaklint: error: {error}", file=sys.stderr)
         return EXIT_ERROR
+    if args.write_index:
+        return _write_index(args, settings, paths)
     results, errors, read_source, stdin_sources = _run(args, settings, paths)
     fixing = args.fix or args.fix_only or args.diff
     fixed, changed = None, 0
@@ -206,7 +225,7 @@ def _run(args: argparse.Namespace, settings: Settings, paths: List[str]):
         # Editors pass every buffer; with --force-exclude the project's excludes decide.
         if not (args.force_exclude and args.stdin_filename and walker.is_excluded(Path(name))):
             stdin_sources[name] = sys.stdin.buffer.read()
-            results.append(Checker(settings).check_bytes(name, stdin_sources[name]))
+            results.append(Checker(settings, index_files=args.index).check_bytes(name, stdin_sources[name]))
     results.extend(
         check_files(
             files,
@@ -215,6 +234,7 @@ def _run(args: argparse.Namespace, settings: Settings, paths: List[str]):
             cache_dir=args.cache_dir,
             use_cache=not args.no_cache,
             timeout=args.timeout or None,
+            index_files=args.index,
         )
     )
     errors = list(walker.errors)
@@ -370,6 +390,27 @@ def _write_baseline(file: Path, results: List[FileResult], read_source: SourceRe
         return EXIT_ERROR
     print(f"leaklint: recorded {count} finding{'s' if count != 1 else ''} in {file}", file=sys.stderr)
     return EXIT_ERROR if errors else EXIT_CLEAN
+
+
+def _check_index(file: Path) -> None:
+    try:
+        SummaryCache().load_index(file)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"--index {file}: {getattr(error, 'strerror', None) or error}") from None
+
+
+def _write_index(args: argparse.Namespace, settings: Settings, paths: List[str]) -> int:
+    walker = FileWalker(settings, force_exclude=args.force_exclude)
+    files = [path for path in walker.files(paths) if path != "-"]
+    try:
+        count, errors = index_files(args.write_index, files)
+    except OSError as error:
+        print(f"leaklint: error: --write-index {args.write_index}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_ERROR
+    for path, message in [*walker.errors, *errors]:
+        print(f"leaklint: error: {path}: {message}", file=sys.stderr)
+    print(f"leaklint: indexed {count} module{'s' if count != 1 else ''} in {args.write_index}", file=sys.stderr)
+    return EXIT_ERROR if errors or walker.errors else EXIT_CLEAN
 
 
 def _list_rules() -> int:

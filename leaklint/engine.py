@@ -28,11 +28,13 @@ import re
 import tokenize
 import warnings
 from functools import lru_cache
-from typing import Dict, List, Optional, Sequence, Tuple, Type, Union
+from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple, Type, Union
 
 import libcst as cst
 
 from leaklint.analysis import FileFacts
+from leaklint.analysis.project import NO_FILE_NAMES, ModuleView, ProjectIndex, summary_of_cst
+from leaklint.analysis.summary import summarize
 from leaklint.analysis.edits import PlannedFix, SourceLines, plan_nodes, resolve
 from leaklint.analysis.tree import SyntaxTree
 from leaklint.deep import call_with_deep_stack
@@ -66,24 +68,45 @@ def check_source(
     path: str = "<string>",
     rules: Optional[Sequence[Type[Rule]]] = None,
     precheck: bool = True,
+    project: Optional[ProjectIndex] = None,
 ) -> FileResult:
-    """Check one file's source with ``rules`` (default: all rules)."""
+    """Check one file's source with ``rules`` (default: all rules).  With a
+    ``project`` index, what the project's other modules do is known too (a
+    helper of theirs that returns a task makes a task here)."""
     result = FileResult(path)
+    if path in NO_FILE_NAMES:
+        project = None  # a buffer with no file name has no project around it
     try:
         text = decode_source(source) if isinstance(source, bytes) else source
         if "\0" in text:
             raise SourceError("source contains null bytes")
-        candidates = _candidate_rules(text, all_rules() if rules is None else rules, precheck)
+        selected = all_rules() if rules is None else rules
+        candidates = _candidate_rules(text, selected, precheck)
+        view = None
         if not candidates:
-            # No rule can fire: Python's parser alone says whether the file is broken.
-            python_error = _python_syntax_error(text)
+            # No rule can fire: Python's parser alone says whether the file is
+            # broken, and what the file imports whether the project makes it one.
+            python_tree, python_error = _python_parse(text)
             if python_error is not None:
                 raise SourceError(python_error)
-            return result
+            if project is None or python_tree is None:
+                return result
+            view = project.view(path, summarize(python_tree, bodies=False))
+            result.dependencies = view.dependencies
+            candidates = _offered_rules(selected, view.kinds_offered())
+            if not candidates:
+                return result
         if may_nest_deeply(text):
             _python_syntax_error(text)  # refuses nesting that would crash libcst
         module = _parse(text)
-        _run_rules(module, candidates, result, text)
+        offered: FrozenSet[str] = frozenset()
+        if project is not None:
+            if view is None:
+                view = project.view(path, summary_of_cst(module))
+                result.dependencies = view.dependencies
+            offered = view.kinds_offered()
+            candidates = candidates + [rule for rule in _offered_rules(selected, offered) if rule not in candidates]
+        _run_rules(module, candidates, result, text, view, offered)
     except SourceError as error:
         result.error = str(error)
     except RecursionError:
@@ -91,6 +114,12 @@ def check_source(
     except MemoryError:
         result.error = "out of memory while analysing"
     return result
+
+
+def _offered_rules(rules: Sequence[Type[Rule]], offered: FrozenSet[str]) -> List[Type[Rule]]:
+    """The rules about the kinds of thing the project hands this module
+    (a helper returning a task: the task rules), whatever its text says."""
+    return [rule for rule in rules if offered.intersection(rule.kinds)] if offered else []
 
 
 def _candidate_rules(text: str, rules: Sequence[Type[Rule]], precheck: bool) -> List[Type[Rule]]:
@@ -117,22 +146,25 @@ _TOO_DEEP = ("too many nested", "too complex", "recursion")
 
 
 def _python_syntax_error(text: str) -> Optional[str]:
+    return _python_parse(text)[1]
+
+
+def _python_parse(text: str) -> Tuple[Optional[ast.Module], Optional[str]]:
     """Python's own parser goes first: ten times cheaper than libcst, it
     reports a broken file in the words and at the position users know, and it
     refuses nesting so deep that libcst's native parser would overflow its
-    stack (and kill the process) or take minutes.  None when Python accepts
-    the file."""
+    stack (and kill the process) or take minutes.  The tree, or the error
+    when Python rejects the file."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # warnings about the user's code are not ours to print
-            ast.parse(text)
+            return ast.parse(text), None
     except SyntaxError as error:
         if any(marker in str(error.msg) for marker in _TOO_DEEP):
             raise SourceError(f"too deeply nested to analyse ({error.msg})") from None
-        return f"syntax error at {error.lineno}:{error.offset or 1}: {error.msg}"
+        return None, f"syntax error at {error.lineno}:{error.offset or 1}: {error.msg}"
     except (RecursionError, MemoryError):
         raise SourceError("too deeply nested to analyse") from None
-    return None
 
 
 # Beyond these, a statement may nest deeply enough to crash libcst's native
@@ -202,10 +234,17 @@ def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
-def _run_rules(module: cst.Module, rules: Sequence[Type[Rule]], result: FileResult, text: str) -> None:
+def _run_rules(
+    module: cst.Module,
+    rules: Sequence[Type[Rule]],
+    result: FileResult,
+    text: str,
+    project: Optional[ModuleView] = None,
+    offered: FrozenSet[str] = frozenset(),
+) -> None:
     visited_types = {node_type for rule in rules for node_type in _visits(rule)}
     tree = SyntaxTree(module, visited_types)
-    facts = FileFacts(tree)
+    facts = FileFacts(tree, project)
     reported: List[Tuple[Type[Rule], cst.CSTNode, str, Optional[PlannedFix]]] = []
 
     def reporter(rule: Rule, node: cst.CSTNode, message: str, fix: Optional[PlannedFix] = None) -> None:
@@ -213,7 +252,7 @@ def _run_rules(module: cst.Module, rules: Sequence[Type[Rule]], result: FileResu
 
     dispatch: Dict[type, List] = {}
     for rule_class in rules:
-        if rule_class.modules and not facts.imports.imports_any(rule_class.modules):
+        if rule_class.modules and not facts.imports.imports_any(rule_class.modules) and not offered.intersection(rule_class.kinds):
             continue
         rule = rule_class(facts, reporter)
         for node_type, method_name in _visits(rule_class).items():

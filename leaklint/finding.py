@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 SAFE = "safe"  # keeps what the code evidently means: ``--fix`` applies it
 UNSAFE = "unsafe"  # changes behaviour a person should review: only with ``--unsafe-fixes``
@@ -66,6 +66,9 @@ class FileResult:
     findings: List[Finding] = field(default_factory=list)
     error: Optional[str] = None
     rule_errors: List[str] = field(default_factory=list)
+    # The project files whose summaries the findings depended on -> their
+    # digests (for the result cache); not part of the outcome itself.
+    dependencies: Dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def problems(self) -> List[str]:

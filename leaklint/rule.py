@@ -48,6 +48,10 @@ class Rule:
     message: ClassVar[str] = ""
     modules: ClassVar[Tuple[str, ...]] = ()
     trigger: ClassVar[str] = ""
+    # The kinds of thing the rule judges (``creations.TASK``...,
+    # ``project.COROUTINE``): the engine also runs it where the project hands
+    # the module one, whatever the module's text and imports.
+    kinds: ClassVar[Tuple[str, ...]] = ()
 
     def __init__(self, facts: FileFacts, reporter: Reporter):
         self.facts = facts
@@ -105,8 +109,6 @@ class HandleRule(Rule):
     Subclasses name the ``kinds`` of creation they judge (see
     ``leaklint.analysis.creations``) and decide in ``check_handle`` from the
     shared analysis of where that handle goes."""
-
-    kinds: ClassVar[Tuple[str, ...]] = ()
 
     def visit_Call(self, node: cst.Call) -> None:
         creation = self.facts.creation_of(node)

@@ -25,6 +25,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Type
 
+from leaklint.analysis.project import ProjectIndex, dependencies_current, stamp_dependencies
 from leaklint.cache import ResultCache, StatKey, content_hash, stat_key
 from leaklint.config import Settings
 from leaklint.engine import SourceError, check_source, decode_source
@@ -33,6 +34,7 @@ from leaklint.finding import FileResult
 from leaklint.noqa import drop_suppressed
 from leaklint.registry import select_rules
 from leaklint.rule import Rule
+from leaklint.summary_cache import SummaryCache
 
 DEFAULT_TIMEOUT = 60.0  # seconds per file; the largest stdlib file takes about one
 # Below this much source, starting workers costs more than it saves.
@@ -47,11 +49,28 @@ _KILL_GRACE = 5.0
 
 
 class Checker:
-    """Checks files with the rules a :class:`Settings` enables."""
+    """Checks files with the rules a :class:`Settings` enables, and with what
+    the project's modules do (one index per run, and per worker process, built
+    lazily; summaries cached in ``summary_dir``, preloaded from ``index_files``)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, summary_dir: Optional[Path] = None, index_files: Sequence[Path] = ()):
         self.settings = settings
         self.rules = select_rules(settings.select, settings.ignore, settings.extend_select)
+        self._summary_dir = summary_dir
+        self._index_files = tuple(index_files)
+        self._project: Optional[ProjectIndex] = None
+
+    @property
+    def project(self) -> ProjectIndex:
+        if self._project is None:
+            cache = SummaryCache(self._summary_dir)
+            for file in self._index_files:
+                try:
+                    cache.load_index(file)
+                except (OSError, ValueError):
+                    pass  # the command line said why before the run; an index only saves time
+            self._project = ProjectIndex(cache)
+        return self._project
 
     def rules_for(self, path: str) -> List[Type[Rule]]:
         ignored = []
@@ -74,7 +93,7 @@ class Checker:
             text = decode_source(data)
         except SourceError as error:
             return FileResult(path, error=str(error))
-        result = check_source(text, path, self.rules_for(path))
+        result = check_source(text, path, self.rules_for(path), project=self.project)
         if result.findings:
             result.findings = drop_suppressed(result.findings, text.splitlines())
         return result
@@ -96,12 +115,15 @@ def check_files(
     cache_dir: Optional[Path] = None,
     use_cache: bool = True,
     timeout: Optional[float] = DEFAULT_TIMEOUT,
+    index_files: Sequence[Path] = (),
 ) -> List[FileResult]:
     """Check ``paths``; results come back in the order of ``paths`` and are the
     same whatever ``jobs`` and the cache.  ``timeout`` bounds each file (seconds;
     ``None``: no bound)."""
-    checker = Checker(settings)
-    cache = ResultCache.open(settings, checker.rules, cache_dir) if use_cache else None
+    cache = ResultCache.open(settings, select_rules(settings.select, settings.ignore, settings.extend_select), cache_dir) if use_cache else None
+    checker = Checker(settings, cache.directory if cache is not None else None, index_files)
+    if cache is not None:
+        cache.dependencies_current = lambda stamped: dependencies_current(checker.project, stamped)
     absolute = [os.path.abspath(path) for path in paths]
     results: List[Optional[FileResult]] = [None] * len(paths)
     tasks: List[Task] = []
@@ -126,7 +148,7 @@ def check_files(
             if result is None:  # the cached entry was unreadable after all
                 result = _check_one(checker, paths[index], None, False, timeout)[0]
         elif result is not None and cache is not None and stat is not None and digest is not None:
-            cache.store(absolute[index], stat, digest, result)
+            cache.store(absolute[index], stat, digest, result, stamp_dependencies(result.dependencies))
         results[index] = result
 
     jobs = max(1, jobs or os.cpu_count() or 1)
@@ -137,7 +159,7 @@ def check_files(
         largest_first = sorted(tasks, key=lambda task: -sizes[task[0]])
         large = [[task] for task in largest_first if sizes[task[0]] >= _LARGE_FILE_BYTES]
         small = _chunks([task for task in largest_first if sizes[task[0]] < _LARGE_FILE_BYTES], sizes, jobs)
-        _run_pool(settings, large, small, jobs, cache is not None, timeout, record)
+        _run_pool(checker, large, small, jobs, cache is not None, timeout, record)
     if cache is not None:
         cache.save(absolute)
     return [
@@ -266,9 +288,8 @@ def _context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-def _worker_main(settings: Settings, connection: Any, hashing: bool, timeout: Optional[float]) -> None:
+def _worker_main(checker: Checker, connection: Any, hashing: bool, timeout: Optional[float]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # on Ctrl-C the parent stops the workers
-    checker = Checker(settings)
     while True:
         try:
             chunk = connection.recv()
@@ -281,9 +302,9 @@ def _worker_main(settings: Settings, connection: Any, hashing: bool, timeout: Op
 
 
 class _Worker:
-    def __init__(self, context: Any, settings: Settings, hashing: bool, timeout: Optional[float]):
+    def __init__(self, context: Any, checker: Checker, hashing: bool, timeout: Optional[float]):
         self.connection, child_end = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(settings, child_end, hashing, timeout), daemon=True)
+        self.process = context.Process(target=_worker_main, args=(checker, child_end, hashing, timeout), daemon=True)
         self.process.start()
         child_end.close()  # so that the worker's death reads as end-of-file here
         self.chunk: List[Task] = []
@@ -342,7 +363,7 @@ class _Worker:
 
 
 def _run_pool(
-    settings: Settings,
+    checker: Checker,
     large: List[List[Task]],
     small: List[List[Task]],
     jobs: int,
@@ -358,7 +379,7 @@ def _run_pool(
     workers: List[_Worker] = []
     finished = False
     try:
-        workers = [_Worker(context, settings, hashing, timeout) for _ in range(min(jobs, len(large) + len(small)))]
+        workers = [_Worker(context, checker, hashing, timeout) for _ in range(min(jobs, len(large) + len(small)))]
         while True:
             for position, worker in enumerate(workers):
                 if worker.busy:
@@ -368,7 +389,7 @@ def _run_pool(
                     continue
                 if not worker.process.is_alive():
                     worker.stop(kill=True)
-                    worker = workers[position] = _Worker(context, settings, hashing, timeout)
+                    worker = workers[position] = _Worker(context, checker, hashing, timeout)
                 worker.give(queues[take_large].popleft(), limit, take_large)
             busy = [worker for worker in workers if worker.busy]
             if not busy:

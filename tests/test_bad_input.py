@@ -28,7 +28,7 @@ import pytest
 from leaklint import check_source
 from leaklint.cli import main
 from leaklint.registry import all_rules
-from tests.expectations import FIXTURES, ROOT, expected, fixture_files
+from tests.expectations import FIXTURES, ROOT, expected, fixture_files, standalone_fixture_files
 
 PYENV_ROOT = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
 LEAKLINT = [sys.executable, "-m", "leaklint"]
@@ -63,7 +63,7 @@ def _project(tmp_path: Path, padding: int = 0) -> Tuple[Path, Dict[str, Set[Tupl
     project = tmp_path / "project"
     project.mkdir()
     wanted: Dict[str, Set[Tuple[int, str]]] = {}
-    for number, fixture in enumerate(fixture_files()):
+    for number, fixture in enumerate(standalone_fixture_files()):
         name = f"f{number:02d}_{fixture.stem}.py"
         (project / name).write_bytes(fixture.read_bytes() + b"#" * padding + b"\n")
         wanted[name] = expected(fixture)

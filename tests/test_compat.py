@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from leaklint import check_source
-from tests.expectations import FIXTURES, ROOT, fixture_files
+from tests.expectations import FIXTURES, ROOT, fixture_files, check_fixture
 
 SUPPORTED_EDGES = ("3.9", "3.13")
 
@@ -49,6 +49,6 @@ def test_same_findings_on_other_pythons(version, tmp_path):
     ours = {
         (path.resolve(), finding.line, finding.column, finding.code)
         for path in fixture_files()
-        for finding in check_source(path.read_bytes(), str(path)).findings
+        for finding in check_fixture(path).findings
     }
     assert theirs == ours

@@ -18,10 +18,9 @@ from typing import Dict, List, Set, Tuple
 
 import pytest
 
-from leaklint import check_source
 from leaklint.adapters.pylint import INTERNAL_ERROR, message_id
 from leaklint.registry import all_rules
-from tests.expectations import FIXTURES, ROOT, expected, fixture_files
+from tests.expectations import FIXTURES, ROOT, check_fixture, expected, fixture_files
 
 Key = Tuple[int, int, str]
 Findings = Dict[Path, Set[Key]]
@@ -105,7 +104,7 @@ def host_findings(tmp_path_factory) -> Dict[str, Findings]:
 
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: str(p.relative_to(FIXTURES)))
 def test_every_front_end_reports_the_expected_findings(path, host_findings):
-    result = check_source(path.read_bytes(), str(path))
+    result = check_fixture(path)
     assert result.error is None and not result.rule_errors
     engine = {finding.key for finding in result.findings}
     assert {(line, code) for line, _, code in engine} == expected(path)

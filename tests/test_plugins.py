@@ -250,7 +250,7 @@ def test_pylint_adapter_in_process():
 def test_pylint_adapter_passes_only_enabled_rules_to_the_core(monkeypatch):
     seen = []
 
-    def spy(source, path, rules):
+    def spy(source, path, rules, project=None):
         seen.extend(rule.code for rule in rules)
         return FileResult(path)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Iterator, List, Sequence, Tuple
 
 from leaklint import __version__
+from leaklint.analysis.project import host_index
 from leaklint.engine import check_source
 
 INTERNAL_ERROR_CODE = "LL000"
@@ -38,7 +39,9 @@ class LeaklintChecker:
         yield from reports
 
     def _reports(self, source: str) -> List[Report]:
-        result = check_source(source, self.filename)
+        # The project around the file (found from its path) tells what its
+        # imports do, as for the command.
+        result = check_source(source, self.filename, project=host_index(self.filename))
         # result.error (undecodable or unparsable file) is left to flake8, which
         # reports its own E902 / E999.  Our columns are 1-based characters.
         reports = [

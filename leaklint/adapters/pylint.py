@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Dict, List, Type
 
 from pylint.checkers import BaseRawFileChecker
 
+from leaklint.analysis.project import host_index
 from leaklint.engine import check_source
 from leaklint.registry import all_rules
 from leaklint.rule import Rule
@@ -78,7 +79,8 @@ class LeaklintChecker(BaseRawFileChecker):
         # Bytes from the module's stream: the file, or pylint's --from-stdin buffer.
         with node.stream() as stream:
             source = stream.read()
-        result = check_source(source, node.file or "<stdin>", rules=rules)
+        path = node.file or "<stdin>"
+        result = check_source(source, path, rules=rules, project=host_index(path))
         # result.error (undecodable or unparsable file) is left to pylint, which
         # reports its own syntax-error before any raw checker runs.
         for finding in result.findings:

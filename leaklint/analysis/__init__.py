@@ -20,6 +20,7 @@ from leaklint.analysis.flow import Flows
 from leaklint.analysis.handles import Handle, Handles
 from leaklint.analysis.loops import ends_the_process, main_functions
 from leaklint.analysis.names import ImportTable
+from leaklint.analysis.project import ModuleView
 from leaklint.analysis.tree import SyntaxTree, is_async, is_generator
 from leaklint.analysis.waits import waits_forever
 from leaklint.analysis.workers import Workers
@@ -32,8 +33,10 @@ _RUNS_ITS_FIRST_ARGUMENT = frozenset(
 
 
 class FileFacts:
-    def __init__(self, tree: SyntaxTree):
+    def __init__(self, tree: SyntaxTree, project: Optional[ModuleView] = None):
         self.tree = tree
+        # The project as this module sees it (what its imports do), if known.
+        self.project = project
         self._process_enders: Dict[cst.FunctionDef, bool] = {}
         self._generators: Dict[Optional[cst.FunctionDef], bool] = {}
 
@@ -51,7 +54,7 @@ class FileFacts:
 
     @cached_property
     def creations(self) -> Creations:
-        return Creations(self.tree, self.imports, self.bindings)
+        return Creations(self.tree, self.imports, self.bindings, self.project)
 
     def creation_of(self, call: cst.Call) -> Optional[Creation]:
         """What ``call`` creates.  ``ensure_future(x)`` makes a task only when
@@ -76,7 +79,7 @@ class FileFacts:
 
     @cached_property
     def coroutines(self) -> Coroutines:
-        return Coroutines(self.tree, self.imports, self.classes, self.creations.is_event_loop)
+        return Coroutines(self.tree, self.imports, self.classes, self.creations.is_event_loop, self.project)
 
     def is_coroutine(self, expr: cst.BaseExpression) -> Optional[bool]:
         """True: ``expr`` is certainly a coroutine (a call of an ``async def``

@@ -29,7 +29,7 @@ from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Set, T
 import libcst as cst
 
 from leaklint.analysis.classes import ClassHierarchy
-from leaklint.analysis.names import ImportTable
+from leaklint.analysis.names import ImportTable, dotted_name
 from leaklint.analysis.tree import SyntaxTree, is_async, is_generator, walk_scope
 
 # Coroutine functions of the standard library.
@@ -153,8 +153,9 @@ _CONSTANTS = frozenset({"None", "True", "False", "NotImplemented"})
 
 
 class Coroutines:
-    def __init__(self, tree: SyntaxTree, imports: ImportTable, classes: ClassHierarchy, is_event_loop):
+    def __init__(self, tree: SyntaxTree, imports: ImportTable, classes: ClassHierarchy, is_event_loop, project=None):
         self._tree = tree
+        self._project = project  # a ModuleView: the project's coroutine functions
         self._imports = imports
         self._classes = classes
         self._is_event_loop = is_event_loop
@@ -255,10 +256,10 @@ class Coroutines:
                 return True
             if qualified <= FUTURE_FACTORIES:
                 return False
-            return None
+            return self._project_answer(func)
         if isinstance(func, cst.Name):
             if func.value not in self._function_names:
-                return None
+                return self._project_answer(func) if self._names_an_import(func) else None
             return self._of_bindings(self._resolve(func), self._function_makes_coroutine)
         if isinstance(func, cst.Attribute):
             method = func.attr.value
@@ -272,7 +273,22 @@ class Coroutines:
                 kind = self._primitive_kind(func.value)
                 if kind is not None and method in PRIMITIVE_COROUTINE_METHODS[kind]:
                     return True
+            if self._project is not None:
+                cls = self._instance_class(func.value) if isinstance(func.value, cst.Name) else None
+                if cls is not None and method not in self._function_names:
+                    # ``self.fetch()``, ``fetch`` an ``async def`` of a base class in another module
+                    return True if self._project.is_coroutine_function(f"{cls.name.value}.{method}") else None
+                if self._names_an_import(func):
+                    return self._project_answer(func)  # ``from . import helpers``; ``helpers.fetch()``
         return None
+
+    def _project_answer(self, func: cst.BaseExpression) -> Optional[bool]:
+        """An ``async def`` of another module of the project: a coroutine.
+        Anything else the project says stays unknown here."""
+        if self._project is None:
+            return None
+        dotted = dotted_name(func)
+        return True if dotted is not None and self._project.is_coroutine_function(dotted) else None
 
     def _names_an_import(self, expr: cst.BaseExpression) -> bool:
         """The first name of ``a.b.c`` refers to what an import bound, not

@@ -7,13 +7,16 @@ and subclasses of ``Thread``/``Process`` defined in the same module.
 
 from __future__ import annotations
 
-from typing import Dict, List, NamedTuple, Optional, Set
+from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Set
 
 import libcst as cst
 
 from leaklint.analysis.bindings import Bindings
-from leaklint.analysis.names import ImportTable
+from leaklint.analysis.names import ImportTable, dotted_name
 from leaklint.analysis.tree import SyntaxTree, walk_scope
+
+if TYPE_CHECKING:
+    from leaklint.analysis.project import ModuleView
 
 TASK = "task"
 WORKER = "worker"  # a thread or a process: started, then joined
@@ -102,13 +105,16 @@ class Creation(NamedTuple):
     name: str  # what was called, for messages: "asyncio.create_task", "Worker"
     class_def: Optional[cst.ClassDef] = None  # a Thread/Process subclass of this module
     joinable: bool = False  # for queues: join() waits for task_done()
+    started: bool = False  # a project helper or class that starts the worker itself
+    long_lived: Optional[bool] = None  # from the project: its run() or target runs until told to stop
 
 
 class Creations:
-    def __init__(self, tree: SyntaxTree, imports: ImportTable, bindings: Bindings):
+    def __init__(self, tree: SyntaxTree, imports: ImportTable, bindings: Bindings, project: Optional["ModuleView"] = None):
         self._tree = tree
         self._imports = imports
         self._bindings = bindings
+        self._project = project
         self._cache: Dict[cst.Call, Optional[Creation]] = {}
         self._loop_attributes: Dict[str, Set[cst.ClassDef]] = {}
         self._functions_by_name: Optional[Dict[str, List[cst.FunctionDef]]] = None
@@ -207,6 +213,55 @@ class Creations:
                 return Creation(_CONSTRUCTORS[name], name)
             if name in _QUEUES:
                 return Creation(QUEUE, name, joinable=_QUEUES[name])
+        return self._project_creation(func) if self._project is not None else None
+
+    def _project_creation(self, func: cst.BaseExpression) -> Optional[Creation]:
+        """A call of a project function that returns a fresh handle (a helper
+        of another module wrapping ``asyncio.create_task``, a method inherited
+        from a base class there), or of a project class that is a Thread: that
+        handle's creation, named after the wrapper."""
+        assert self._project is not None
+        dotted = dotted_name(func)
+        if dotted is None:
+            return None
+        head = dotted.partition(".")[0]
+        method = self._tree.enclosing_method(func) if isinstance(func, cst.Attribute) and dotted.count(".") == 1 else None
+        if method is not None and head == method[2]:
+            # ``self._schedule_event(...)``: through the class's bases, wherever they are.
+            found = self._project.method_returned_handle(method[1].name.value, func.attr.value)
+        else:
+            found = self._project.returned_handle(dotted)
+            if found is not None and self._bound_in_a_function(func, head):
+                return None  # a local or a parameter, not what the module imported
+        if found is None:
+            return None
+        returned, _ = found
+        class_def = self.worker_classes.get(dotted) or self._local_class(dotted) if returned.kind == WORKER else None
+        name = dotted if returned.kind == WORKER or dotted == returned.name else f"{dotted} (which returns {returned.name})"
+        return Creation(
+            returned.kind,
+            name,
+            class_def,
+            joinable=_QUEUES.get(returned.name, False),
+            started=returned.started,
+            long_lived=returned.long_lived,
+        )
+
+    def _bound_in_a_function(self, node: cst.CSTNode, name: str) -> bool:
+        for scope in self._tree.scope_chain(node):
+            if isinstance(scope, cst.FunctionDef):
+                params = scope.params
+                every = (*params.posonly_params, *params.params, *params.kwonly_params)
+                if self._bindings.is_local(scope, name) or any(param.name.value == name for param in every):
+                    return True
+        return False
+
+    def _local_class(self, name: str) -> Optional[cst.ClassDef]:
+        """A module-level class of this module (a subclass of a project
+        Thread class): its own body says whether it is a daemon."""
+        for class_def in self._tree.class_defs:
+            if class_def.name.value == name and self._tree.enclosing_scope(class_def) is self._tree.module:
+                return class_def
         return None
 
     def _is_multiprocessing_context(self, expr: cst.BaseExpression) -> bool:

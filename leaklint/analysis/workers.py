@@ -58,10 +58,12 @@ class Workers:
         """The worker ``call`` creates is long-lived: its target or ``run()``
         loops until told to stop, serves forever or waits with no timeout.
         A target we cannot see is not: unknown is quiet."""
+        if creation.long_lived:  # the project's summary says so: a run() or target in another module
+            return True
         return any(self._lifetimes.runs_until_stopped(function) for function in self._thread_functions(call, creation))
 
     def is_started(self, handle: Handle, creation: Creation) -> bool:
-        if handle.destination.chained_method == "start" or handle.calls("start"):
+        if creation.started or handle.destination.chained_method == "start" or handle.calls("start"):
             return True
         return creation.class_def is not None and self._class_starts_itself(creation.class_def)
 

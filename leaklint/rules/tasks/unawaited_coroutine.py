@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from leaklint.analysis.handles import DISCARDED, LOCAL
+from leaklint.analysis.project import COROUTINE
 from leaklint.fix_builders import await_call
 from leaklint.rule import Rule
 
@@ -72,6 +73,7 @@ class UnawaitedCoroutine(Rule):
     name = "unawaited-coroutine"
     message = "{call}() makes a coroutine that is never awaited: it never runs"
     trigger = r"\basync\b|asyncio"
+    kinds = (COROUTINE,)
 
     def visit_Call(self, node: cst.Call) -> None:
         if self.facts.is_coroutine(node) is not True:
