@@ -293,7 +293,7 @@ def _apply_fixes(
             else:
                 source = read_source_file(result.path)
                 text = source.text
-            outcome = fix_source(text, result.path, checker.rules_for(result.path), args.unsafe_fixes, suppress)
+            outcome = fix_source(text, result.path, checker.rules_for(result.path), args.unsafe_fixes, suppress, project=checker.project)
             if outcome.error is not None:
                 raise RewriteError(outcome.error)
             if outcome.text != text:

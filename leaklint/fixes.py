@@ -136,6 +136,7 @@ def fix_source(
     rules: Optional[Sequence[Type[Rule]]] = None,
     unsafe: bool = False,
     suppress=None,
+    project=None,
 ) -> FixOutcome:
     """Check ``text`` and apply its fixes until none is left (at most
     :data:`MAX_ROUNDS` rounds).  ``suppress`` drops findings the caller's
@@ -143,11 +144,12 @@ def fix_source(
 
     Every round's result is checked again; a round whose result Python cannot
     parse (or leaklint cannot check) is undone, the outcome keeps the text of
-    the last good round and says why in ``error``."""
+    the last good round and says why in ``error``.  ``project`` is the
+    project index the checks use, as for :func:`~leaklint.engine.check_source`."""
     from leaklint.engine import check_source  # the engine imports the rules, which import this module's data
 
     outcome = FixOutcome(text)
-    result = check_source(text, path, rules)
+    result = check_source(text, path, rules, project=project)
     if result.error is not None:
         outcome.error = result.error
         return outcome
@@ -159,7 +161,7 @@ def fix_source(
         if not chosen:
             return outcome
         fixed = apply_edits(outcome.text, (edit for finding in chosen for edit in finding.fix.edits))
-        result = check_source(fixed, path, rules)
+        result = check_source(fixed, path, rules, project=project)
         if result.error is None and parses and not _python_parses(fixed):
             result.error = "Python cannot parse the fixed source"
         if result.error is not None:

@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence, Tuple, Type, Union
 
+from leaklint.analysis.project import host_index
 from leaklint.engine import check_source
 from leaklint.finding import FileResult, Finding
 from leaklint.fixes import FixOutcome, fix_source
@@ -58,8 +59,10 @@ def suppress(findings: Sequence[Finding], text: str) -> list:
 
 def check_text(text: str, path: str, rules: Sequence[Type[Rule]]) -> FileResult:
     """The findings of ``text`` the command line would report for a file
-    ``path`` with these contents: the engine, then ``# noqa``."""
-    result = check_source(text, path, rules)
+    ``path`` with these contents: the engine with the project's facts
+    (found from the path, as the flake8 and pylint hosts find them), then
+    ``# noqa``."""
+    result = check_source(text, path, rules, project=host_index(path))
     if result.findings:
         result.findings = suppress(result.findings, text)
     return result
@@ -67,7 +70,7 @@ def check_text(text: str, path: str, rules: Sequence[Type[Rule]]) -> FileResult:
 
 def fix_text(text: str, path: str, rules: Sequence[Type[Rule]]) -> FixOutcome:
     """Every safe fix applied to ``text``; findings silenced by ``# noqa`` are never fixed."""
-    return fix_source(text, path, rules, unsafe=False, suppress=suppress)
+    return fix_source(text, path, rules, unsafe=False, suppress=suppress, project=host_index(path))
 
 
 def run_job(job: Job) -> Union[FileResult, FixOutcome]:
