@@ -354,7 +354,7 @@ async def test_fixes_and_fix_all(fixing_client: LanguageClient, tmp_path: Path):
 
 async def test_a_check_that_takes_too_long_is_abandoned_once(impatient_client: LanguageClient, tmp_path: Path):
     client = impatient_client
-    slow = "import asyncio\n\n" + "".join(f"async def f{n}():\n    asyncio.create_task(work())\n    t{n} = asyncio.create_task(work())\n" for n in range(1000))
+    slow = "import asyncio\n\n" + "".join(f"async def f{n}():\n    asyncio.create_task(work())\n    t{n} = asyncio.create_task(work())\n" for n in range(6000))
     await initialize(client, [tmp_path])
     slow_uri = open_document(client, tmp_path / "slow.py", slow)
     assert await published(client, slow_uri, 1) == []
