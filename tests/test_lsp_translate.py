@@ -219,3 +219,15 @@ def test_each_document_gets_its_projects_rules(tmp_path: Path):
     (tmp_path / "vendor" / "pyproject.toml").unlink()
     configs.forget()
     assert codes(other / "x.py") == codes(tmp_path / "app.py")
+
+
+def test_the_server_without_its_extra_says_how_to_install_it(monkeypatch, capsys):
+    """``leaklint-lsp`` is installed with every leaklint; without pygls it
+    explains itself in one line instead of a traceback."""
+    import sys
+
+    from leaklint.lsp import main
+
+    monkeypatch.setitem(sys.modules, "leaklint.lsp.server", None)  # importing it raises ImportError
+    assert main([]) == 2
+    assert "pip install 'leaklint[lsp]'" in capsys.readouterr().err
