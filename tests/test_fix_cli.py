@@ -16,6 +16,7 @@ from typing import Dict
 import pytest
 
 from leaklint import check_source
+from leaklint.analysis.project import ProjectIndex
 from leaklint.cli import unified_diff
 from leaklint.engine import decode_source
 from tests.cli_runner import run
@@ -46,9 +47,12 @@ def _snapshot(root: Path) -> Dict[str, bytes]:
 
 
 def _findings(root: Path) -> Counter:
+    """The findings the command reports: with the project index (the fixture
+    package's modules use each other)."""
     found = Counter()
+    project = ProjectIndex()
     for path in sorted(root.rglob("*.py")):
-        for finding in check_source(path.read_bytes(), str(path)).findings:
+        for finding in check_source(path.read_bytes(), str(path), project=project).findings:
             found[(str(path.relative_to(root)), finding.code, finding.message, finding.fix is not None)] += 1
     return found
 
