@@ -3,7 +3,9 @@
 A ``while True`` stops only through a ``break`` of its own, a ``return``, a
 ``raise``, a process exit, or, from the outside, at a cancellation point: an
 ``await`` (``async for``, ``async with``) lets ``Task.cancel()`` in, a ``yield``
-hands control back to a consumer that may simply stop iterating.
+hands control back to a consumer that may simply stop iterating, and a thread
+run from async code lets its host's cancellation in with anyio's or trio's
+``from_thread.check_cancelled()``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ _EXIT_FUNCTIONS = frozenset(
     | {f"os.exec{suffix}" for suffix in ("l", "le", "lp", "lpe", "v", "ve", "vp", "vpe")}
 )
 _EXIT_BUILTINS = ("exit", "quit")
+# Calls a worker thread makes to let its host's cancellation in: they raise
+# the host task's cancellation exception, so the loop ends with the scope.
+_THREAD_CANCELLATION_POINTS = frozenset({"anyio.from_thread.check_cancelled", "trio.from_thread.check_cancelled"})
 _NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 _LOOPS = (cst.For, cst.While)
 
@@ -239,7 +244,7 @@ def ends_the_process(function: cst.FunctionDef, imports: ImportTable) -> bool:
 
 def _is_exit_call(call: cst.Call, imports: ImportTable) -> bool:
     func = call.func
-    if imports.resolves_to(func, *_EXIT_FUNCTIONS):
+    if imports.resolves_to(func, *_EXIT_FUNCTIONS) or imports.resolves_to(func, *_THREAD_CANCELLATION_POINTS):
         return True
     if imports.resolves_to(func, "os.kill") and call.args and isinstance(call.args[0].value, cst.Call):
         return imports.resolves_to(call.args[0].value.func, "os.getpid")  # a signal to this very process

@@ -14,8 +14,9 @@ class EndlessLoop(Rule):
     whose body has no `break` of its own, no `return`, no `raise`, no process
     exit (`sys.exit()`, `os._exit()`, `os.abort()`, `os.exec*()`,
     `os.kill(os.getpid(), ...)`), and no cancellation point: an `await`,
-    `async for` or `async with` in a coroutine, or a `yield` in a generator.
-    Nested function and class bodies do not count, and a `break` inside a
+    `async for` or `async with` in a coroutine, a `yield` in a generator, or
+    anyio's (trio's) `from_thread.check_cancelled()` in a thread run from
+    async code, which raises when the host's scope is cancelled. Nested function and class bodies do not count, and a `break` inside a
     nested loop ends that loop, not this one.
 
     An enclosing `try` (or `contextlib.suppress`) ends the loop only if its
