@@ -27,9 +27,6 @@ from leaklint.analysis.workers import Workers
 
 
 # Task factories whose first argument is the coroutine the task runs.
-_RUNS_ITS_FIRST_ARGUMENT = frozenset(
-    {"asyncio.create_task", "asyncio.tasks.create_task", "asyncio.ensure_future", "asyncio.tasks.ensure_future", "loop.create_task"}
-)
 
 
 class FileFacts:
@@ -87,13 +84,14 @@ class FileFacts:
         future, a plain function's result); None: unknown."""
         return self.coroutines.is_coroutine(expr)
 
-    def runs_a_self_handling_coroutine(self, call: cst.Call, creation: Creation) -> bool:
-        """``call`` (``create_task(c)``, ``ensure_future(c)``,
-        ``loop.create_task(c)``) runs a coroutine of the module that catches
-        the failures of its own work: nothing it raises reaches the task."""
-        if creation.name not in _RUNS_ITS_FIRST_ARGUMENT or not call.args or call.args[0].keyword is not None:
+    def loses_nothing_when_dropped(self, creation: Creation) -> bool:
+        """The task ``creation`` makes runs a coroutine of the module that
+        either catches the failures of its own work (nothing it raises
+        reaches the task) or never suspends (it runs to its end in its first
+        step, and the loop holds it until then): dropping it loses nothing."""
+        if creation.runs is None:
             return False
-        return self.coroutines.catches_its_own_failures(call.args[0].value)
+        return self.coroutines.catches_its_own_failures(creation.runs) or self.coroutines.never_suspends(creation.runs)
 
     @property
     def coroutine_functions(self) -> FrozenSet[cst.FunctionDef]:

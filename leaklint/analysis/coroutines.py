@@ -205,6 +205,16 @@ class Coroutines:
             guarded = True
         return guarded
 
+    def never_suspends(self, expr: cst.BaseExpression) -> bool:
+        """``expr`` calls one ``async def`` of the module (by name, or on
+        ``self``) with no ``await``, ``async for`` or ``async with`` of its
+        own: the task that runs it finishes in its first step (textual's
+        ``async def _post_message(m): return self.post_message(m)``)."""
+        function = self._one_function_called(expr)
+        if function is None or function.asynchronous is None:
+            return False
+        return not any(_suspends(node) for node in walk_scope(function.body))
+
     def _one_function_called(self, expr: cst.BaseExpression) -> Optional[cst.FunctionDef]:
         if not isinstance(expr, cst.Call):
             return None
@@ -531,6 +541,14 @@ class Coroutines:
         if _is_other_target(tree, ref):
             return scope, _Binding(_OTHER, ref)
         return None
+
+
+def _suspends(node: cst.CSTNode) -> bool:
+    """``node`` may hand control back to the event loop (a ``yield`` makes
+    an async generator, never a task's coroutine)."""
+    if isinstance(node, (cst.Await, cst.Yield)):
+        return True
+    return isinstance(node, (cst.For, cst.With, cst.CompFor)) and node.asynchronous is not None
 
 
 def _statements(block: cst.BaseSuite) -> Iterable[cst.CSTNode]:

@@ -97,6 +97,20 @@ _CONTEXT_MADE = frozenset(
 # stay the wrapper's own business.
 _WRAPPED_KINDS = frozenset({TASK, CHILD_PROCESS})
 
+# Task constructors whose first argument is the coroutine the task runs.
+_RUN_THEIR_FIRST_ARGUMENT = frozenset(
+    {
+        "asyncio.create_task",
+        "asyncio.tasks.create_task",
+        "asyncio.ensure_future",
+        "asyncio.tasks.ensure_future",
+        "asyncio.Task",
+        "asyncio.tasks.Task",
+        "asyncio.run_coroutine_threadsafe",
+        "asyncio.tasks.run_coroutine_threadsafe",
+    }
+)
+
 MODULES = ("asyncio", "threading", "multiprocessing", "concurrent", "subprocess", "queue")
 
 
@@ -107,6 +121,9 @@ class Creation(NamedTuple):
     joinable: bool = False  # for queues: join() waits for task_done()
     started: bool = False  # a project helper or class that starts the worker itself
     long_lived: Optional[bool] = None  # from the project: its run() or target runs until told to stop
+    # For a task: the coroutine expression it runs, where this module shows it
+    # (``create_task(c)``'s ``c``, or what a wrapper of the module hands on).
+    runs: Optional[cst.BaseExpression] = None
 
 
 class Creations:
@@ -137,8 +154,25 @@ class Creations:
         for function in self._functions_called(call):
             inner = self._returned_creation(function)
             if inner is not None:
-                return Creation(inner.kind, f"{function.name.value}() (which returns {inner.name})")
+                runs = self._wrapped_coroutine(function, inner.runs, call)
+                return Creation(inner.kind, f"{function.name.value}() (which returns {inner.name})", runs=runs)
         return None
+
+    def _wrapped_coroutine(
+        self, function: cst.FunctionDef, runs: Optional[cst.BaseExpression], call: cst.Call
+    ) -> Optional[cst.BaseExpression]:
+        """What the task a wrapper returns runs, seen from the wrapper's
+        caller: a call the wrapper makes (``wrapped = self._run_event(...)``,
+        bound once and only handed on), or the caller's argument for the
+        parameter it hands on (``def spawn(c): return create_task(c)``)."""
+        if not isinstance(runs, cst.Name):
+            return runs
+        if self._bindings.is_local(function, runs.value):
+            calls = self._bindings.assigned_calls(function, runs.value)
+            if len(calls) == 1 and len(self._bindings.uses_inside(function, runs.value)) == 2:
+                return calls[0]
+            return None
+        return _argument_for(function, runs.value, call)
 
     def _functions_called(self, call: cst.Call) -> List[cst.FunctionDef]:
         func, tree = call.func, self._tree
@@ -196,7 +230,7 @@ class Creations:
         for name in self._imports.qualified_names(func):
             kind = _CONSTRUCTORS.get(name)
             if kind is not None:
-                return Creation(kind, name)
+                return Creation(kind, name, runs=_first_argument(call) if name in _RUN_THEIR_FIRST_ARGUMENT else None)
             if name in _QUEUES:
                 return Creation(QUEUE, name, joinable=_QUEUES[name])
         if isinstance(func, cst.Name) and func.value in self.worker_classes:
@@ -204,7 +238,8 @@ class Creations:
                 return Creation(WORKER, func.value, self.worker_classes[func.value])
         if isinstance(func, cst.Attribute) and func.attr.value in _LOOP_METHODS:
             if self.is_event_loop(func.value):
-                return Creation(TASK, f"loop.{func.attr.value}")
+                runs = _first_argument(call) if func.attr.value == "create_task" else None
+                return Creation(TASK, f"loop.{func.attr.value}", runs=runs)
         if isinstance(func, cst.Attribute) and func.attr.value in _CONTEXT_MADE and self._is_multiprocessing_context(func.value):
             # ``multiprocessing.get_context("spawn").Process(...)`` makes what
             # ``multiprocessing.Process(...)`` makes.
@@ -328,3 +363,33 @@ class Creations:
         if isinstance(base, cst.Name) and base.value in found:
             return True
         return not self._imports.qualified_names(base).isdisjoint(_WORKER_BASES)
+
+
+def _first_argument(call: cst.Call) -> Optional[cst.BaseExpression]:
+    if call.args and call.args[0].keyword is None and not call.args[0].star:
+        return call.args[0].value
+    return None
+
+
+def _argument_for(function: cst.FunctionDef, parameter: str, call: cst.Call) -> Optional[cst.BaseExpression]:
+    """The argument ``call`` passes for ``function``'s ``parameter``, when the
+    call says it plainly (positionally before any ``*args``, or by keyword)."""
+    params = function.params
+    positional = list(params.posonly_params) + list(params.params)
+    names = [param.name.value for param in positional]
+    if parameter not in names and parameter not in (param.name.value for param in params.kwonly_params):
+        return None  # not a parameter: a global, a closure's variable
+    if names and names[0] in ("self", "cls") and isinstance(call.func, cst.Attribute):
+        names = names[1:]  # a method called on its instance: the receiver is not an argument
+    for argument in call.args:
+        if argument.keyword is not None and argument.keyword.value == parameter:
+            return argument.value
+    if parameter not in names:
+        return None
+    index = names.index(parameter)
+    plain = []
+    for argument in call.args:
+        if argument.star or argument.keyword is not None:
+            break
+        plain.append(argument.value)
+    return plain[index] if index < len(plain) else None

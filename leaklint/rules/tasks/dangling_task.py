@@ -29,9 +29,12 @@ class DanglingTask(HandleRule):
     of an `async def` of the module or of asyncio): given a future it creates
     no task, and an awaitable from elsewhere (tornado's `lock.acquire()`) is
     usually a future, so it is left alone. So is a task whose coroutine is an
-    `async def` of the module that catches what its work raises (every
-    `await` but `asyncio.sleep` inside a `try` with an `except`): a
-    fire-and-forget designed as one.
+    `async def` of the module (called directly, or handed on by one of the
+    module's wrappers) that catches what its work raises (every `await` but
+    `asyncio.sleep` inside a `try` with an `except`): a fire-and-forget
+    designed as one; or that never suspends (no `await`, `async for` or
+    `async with`): it runs to its end in its first step, and the loop holds
+    it until then, so nothing is left pending to lose.
 
     ## Why is this bad?
     The event loop keeps only a weak reference to a task. A task nobody holds
@@ -89,8 +92,8 @@ class DanglingTask(HandleRule):
     def check_handle(self, handle: Handle, creation: Creation) -> None:
         # A local holds its task while the function runs (and one never read
         # is LL102's): only a result dropped on the spot is certainly lost.
-        if self.facts.runs_a_self_handling_coroutine(handle.call, creation):
-            return  # fire-and-forget by design: the coroutine catches its own failures
+        if self.facts.loses_nothing_when_dropped(creation):
+            return  # fire-and-forget by design: nothing of the coroutine's can be lost
         if handle.destination.kind == DISCARDED and not handle.is_released(NEUTRAL_TASK_METHODS):
             self.report(handle.call, self.message.format(call=creation.name))
 

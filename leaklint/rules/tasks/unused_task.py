@@ -16,6 +16,8 @@ class UnusedTask(HandleRule):
     a local list, set, dict or deque (`append`, `add`, `extend`, `insert`,
     `appendleft`, `tasks[key] = task`, `setdefault`) that the function never
     reads, returns or hands on: adding to a container is not reading it.
+    A task whose coroutine loses nothing when dropped, as LL101 judges it
+    (it catches its own failures, or never suspends), is left alone.
 
     ## Why is this bad?
     The name looks like a reference, but the function returns and the local
@@ -70,6 +72,8 @@ class UnusedTask(HandleRule):
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:
         destination = handle.destination
+        if self.facts.loses_nothing_when_dropped(creation):
+            return  # fire-and-forget by design, as LL101 judges it
         if destination.kind == LOCAL and not handle.is_read():
             message = self.container_message if destination.in_container else self.message
             self.report(handle.call, message.format(name=destination.name))
