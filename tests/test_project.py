@@ -368,6 +368,63 @@ def test_an_inherited_method_from_another_file(index):
     assert view.method_returned_handle("Publisher", "missing") is None
 
 
+def test_attribute_types_from_annotations_and_coroutines_that_never_suspend():
+    summary = summary_of(
+        """
+        from typing import Optional, TYPE_CHECKING
+        if TYPE_CHECKING:
+            from .pump import App, Other
+
+        class Driver:
+            size: "Other"
+
+            def __init__(self, app: App[int], maybe: Optional["App"], either: "App | None", plain, n: int):
+                self.app = app
+                self.maybe = maybe
+                self.either = either
+                self.plain = plain
+                self.twice = app
+                self.count = n
+
+            def reset(self, other: Other):
+                self.twice = other
+
+            async def _post(self, m):
+                return self.post(m)
+
+            async def _wait(self, m):
+                await m
+
+            async def _iterate(self, m):
+                async for _ in m:
+                    pass
+
+            async def hook(self):
+                \"\"\"For subclasses.\"\"\"
+
+            def plain_method(self):
+                return 1
+        """
+    )
+    types = summary.classes["Driver"].attribute_types
+    # ``plain`` has no annotation, ``twice`` gets two types, ``int`` is no name the module binds.
+    assert types == {"size": ".pump:Other", "app": ".pump:App", "maybe": ".pump:App", "either": ".pump:App"}
+    never = {name for name, facts in summary.functions.items() if facts.never_suspends}
+    assert never == {"Driver._post"}
+    assert ModuleSummary.from_json(summary.to_json()) == summary
+
+
+def test_an_attribute_typed_by_a_base_in_another_file(index):
+    view = index.view(PACKAGE / "terminal.py")
+    app = view.attribute_class("TerminalDriver", "_app")
+    assert app is not None and (app.kind, app.module, app.qualified) == (CLASS, "fixtures.project.pump", "App")
+    assert view.method_never_suspends(app, "_post_message")  # inherited from MessagePump
+    assert not view.method_never_suspends(app, "_deliver")
+    assert view.method_never_suspends(app, "flush")  # public: LL101 does not ask, a subclass may override it
+    assert not view.method_never_suspends(app, "post_message")  # no coroutine at all
+    assert view.attribute_class("TerminalDriver", "_loop") is None  # annotated with a class outside the project
+
+
 def test_functions_that_release_an_argument(index):
     view = index.view(PACKAGE / "__init__.py")
     assert view.releases_argument("stop", position=0)

@@ -166,6 +166,7 @@ class Coroutines:
         self._methods: Dict[cst.ClassDef, Dict[str, List[_Binding]]] = {}
         self._attribute_bindings: Dict[str, Tuple[Dict[cst.ClassDef, List[_Binding]], bool]] = {}
         self._function_answers: Dict[cst.FunctionDef, Optional[bool]] = {}
+        self._suspension_asked: Set[cst.FunctionDef] = set()  # a coroutine awaiting itself has no answer
 
     # -- the questions ------------------------------------------------------------
 
@@ -207,13 +208,72 @@ class Coroutines:
 
     def never_suspends(self, expr: cst.BaseExpression) -> bool:
         """``expr`` calls one ``async def`` of the module (by name, or on
-        ``self``) with no ``await``, ``async for`` or ``async with`` of its
-        own: the task that runs it finishes in its first step (textual's
-        ``async def _post_message(m): return self.post_message(m)``)."""
-        function = self._one_function_called(expr)
-        if function is None or function.asynchronous is None:
+        ``self``, a private one) with no ``await``, ``async for`` or ``async
+        with`` of its own: the task that runs it finishes in its first step
+        (textual's ``async def _post_message(m): return self.post_message(m)``)."""
+        if not isinstance(expr, cst.Call):
             return False
-        return not any(_suspends(node) for node in walk_scope(function.body))
+        if isinstance(expr.func, cst.Attribute) and not expr.func.attr.value.startswith("_"):
+            return False  # a public method: a subclass elsewhere may override it with one that suspends
+        function = self._one_function_called(expr)
+        if function is None:
+            return self._project_method_never_suspends(expr.func)
+        if function.asynchronous is None or _is_placeholder(function) or function in self._suspension_asked:
+            return False  # an empty body is a hook: what runs is someone's override
+        self._suspension_asked.add(function)
+        try:
+            return not any(self._suspends(node) for node in walk_scope(function.body))
+        finally:
+            self._suspension_asked.discard(function)
+
+    def _suspends(self, node: cst.CSTNode) -> bool:
+        """``node`` may hand control back to the event loop: an ``await``,
+        but of a coroutine that never suspends itself; ``async for`` and
+        ``async with`` (a ``yield`` makes an async generator, never a task's
+        coroutine)."""
+        if isinstance(node, cst.Await):
+            return not self.never_suspends(node.expression)
+        if isinstance(node, cst.Yield):
+            return True
+        return isinstance(node, (cst.For, cst.With, cst.CompFor)) and node.asynchronous is not None
+
+    def _project_method_never_suspends(self, func: cst.BaseExpression) -> bool:
+        """``self.app._post_message(...)``: ``self.app`` annotated as a
+        class of the project (here, or in a base class elsewhere) whose
+        method never suspends."""
+        if self._project is None or not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Attribute):
+            return False
+        receiver = func.value
+        cls = self._instance_class(receiver.value)
+        if cls is None:
+            return False
+        annotated = self._annotated_attribute(cls, receiver.attr.value)
+        if annotated is not None:
+            target = self._project.class_named(annotated)
+        else:
+            target = self._project.attribute_class(cls.name.value, receiver.attr.value)
+        return target is not None and self._project.method_never_suspends(target, func.attr.value)
+
+    def _annotated_attribute(self, cls: cst.ClassDef, attr: str) -> Optional[str]:
+        """The class, as a dotted name of this module, that every binding of
+        ``self.<attr>`` in the class family is annotated with: ``x: T`` in
+        the class body, ``self.x: T = ...``, or ``self.x = p`` with ``p: T``."""
+        by_class, assigned_elsewhere = self._attribute_bindings_of(attr)
+        if assigned_elsewhere:
+            return None
+        names: Set[str] = set()
+        for member in self._classes.family(cls):
+            for binding in [*by_class.get(member, ()), *self._class_bindings(member).get(attr, ())]:
+                annotation = binding.annotation
+                if annotation is None and binding.kind == _ASSIGN and isinstance(binding.node, cst.Name):
+                    resolved = self._resolve(binding.node) or []
+                    if len(resolved) == 1 and resolved[0].kind == _PARAM:
+                        annotation = resolved[0].annotation
+                name = _annotated_class(annotation)
+                if name is None:
+                    return None
+                names.add(name)
+        return names.pop() if len(names) == 1 else None
 
     def _one_function_called(self, expr: cst.BaseExpression) -> Optional[cst.FunctionDef]:
         if not isinstance(expr, cst.Call):
@@ -543,12 +603,52 @@ class Coroutines:
         return None
 
 
-def _suspends(node: cst.CSTNode) -> bool:
-    """``node`` may hand control back to the event loop (a ``yield`` makes
-    an async generator, never a task's coroutine)."""
-    if isinstance(node, (cst.Await, cst.Yield)):
-        return True
-    return isinstance(node, (cst.For, cst.With, cst.CompFor)) and node.asynchronous is not None
+_OPTIONAL_TYPES = frozenset({"Optional", "typing.Optional", "Union", "typing.Union"})
+
+
+def _annotated_class(annotation: Optional[cst.BaseExpression]) -> Optional[str]:
+    """``App``, ``"App"``, ``Optional[App]``, ``App | None``, ``App[T]``: the dotted name of the class."""
+    for _ in range(4):  # ``Optional["App"]``: a string inside, or around, the rest
+        if isinstance(annotation, cst.SimpleString):
+            try:
+                annotation = cst.parse_expression(annotation.evaluated_value.strip())
+            except (cst.ParserSyntaxError, ValueError, TypeError):
+                return None
+        if isinstance(annotation, cst.Subscript):
+            if dotted_name(annotation.value) not in _OPTIONAL_TYPES:
+                annotation = annotation.value  # ``App[Any]``: a generic class
+                continue
+            elements = [e.slice.value for e in annotation.slice if isinstance(e.slice, cst.Index)]
+            elements = [e for e in elements if not (isinstance(e, cst.Name) and e.value == "None")]
+            annotation = elements[0] if len(elements) == 1 else None
+        elif isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
+            sides = [side for side in (annotation.left, annotation.right) if not (isinstance(side, cst.Name) and side.value == "None")]
+            annotation = sides[0] if len(sides) == 1 else None
+    return dotted_name(annotation) if annotation is not None else None
+
+
+def _is_placeholder(function: cst.FunctionDef) -> bool:
+    """A body of only a docstring, ``pass``, ``...`` or ``raise
+    NotImplementedError``: a hook for subclasses to fill in."""
+    body = function.body
+    statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
+    for statement in statements:
+        smalls = statement.body if isinstance(statement, cst.SimpleStatementLine) else [statement]
+        for small in smalls:
+            if isinstance(small, cst.Pass):
+                continue
+            if isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString, cst.Ellipsis)):
+                continue
+            if isinstance(small, cst.Raise) and small.exc is not None and "NotImplementedError" in _source_head(small.exc):
+                continue
+            return False
+    return True
+
+
+def _source_head(expr: cst.BaseExpression) -> str:
+    while isinstance(expr, (cst.Call, cst.Attribute)):
+        expr = expr.func if isinstance(expr, cst.Call) else expr.attr
+    return expr.value if isinstance(expr, cst.Name) else ""
 
 
 def _statements(block: cst.BaseSuite) -> Iterable[cst.CSTNode]:

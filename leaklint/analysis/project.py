@@ -282,6 +282,31 @@ class ModuleView:
         target = self.resolve(dotted)
         return target is not None and target.kind == FUNCTION and target.facts.is_async
 
+    def attribute_class(self, class_name: str, attr: str) -> Optional[Target]:
+        """The project class that the annotations of this module's class
+        ``class_name``, or of its bases, give ``self.<attr>`` (``self.app =
+        app`` with ``app: App``); None when unknown or not a project class."""
+        for class_location, _, facts in self._ancestry(self.location, class_name):
+            if facts is None:
+                return None  # an unknown base comes first: it may bind the attribute
+            ref = facts.attribute_types.get(attr)
+            if ref is not None:
+                target = self._resolve(ref, class_location, _MAX_HOPS)
+                return target if target is not None and target.kind == CLASS else None
+        return None
+
+    def class_named(self, dotted: str) -> Optional[Target]:
+        """The project class a dotted name of this module means."""
+        target = self.resolve(dotted)
+        return target if target is not None and target.kind == CLASS else None
+
+    def method_never_suspends(self, cls: Target, method: str) -> bool:
+        """``cls.<method>``, found through its bases, is an ``async def`` that
+        never suspends."""
+        location = self._location_of(cls.module, self.location)
+        found = self._method(location, cls.qualified, method, _MAX_HOPS)
+        return found is not None and found.facts.never_suspends
+
     def thread_class(self, dotted: str) -> Optional[ThreadClass]:
         """``dotted`` is a class of the project derived from Thread or Process."""
         target = self.resolve(dotted)

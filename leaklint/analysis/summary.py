@@ -52,7 +52,7 @@ from leaklint.analysis.creations import (
     WORKER,
 )
 
-FORMAT = 1
+FORMAT = 2  # 2: attribute types of classes, coroutines that never suspend
 
 # Methods that release the handle they are called on (a parameter released by
 # a function releases the caller's handle).
@@ -67,6 +67,7 @@ _BLOCKING_METHODS = frozenset({"get", "wait", "recv", "accept"})
 _SERVING_METHODS = frozenset({"serve_forever"})
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_OPTIONAL_TYPES = frozenset({"Optional", "typing.Optional", "Union", "typing.Union"})
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
@@ -93,6 +94,9 @@ class FunctionSummary(NamedTuple):
     # instance, without ``self``), and those the function releases.
     params: Tuple[str, ...] = ()
     releases: Tuple[str, ...] = ()
+    # An ``async def`` with no ``await``, ``async for`` or ``async with`` of
+    # its own, and more than a placeholder body: its task ends in one step.
+    never_suspends: bool = False
 
 
 class ClassSummary(NamedTuple):
@@ -101,6 +105,9 @@ class ClassSummary(NamedTuple):
     run_long_lived: Optional[bool] = None  # None: no run() of its own
     sets_daemon: bool = False
     starts_itself: bool = False  # a method calls ``self.start()``
+    # ``self.app = app`` with ``app: App`` (or ``self.app: App``, or ``app:
+    # App`` in the class body): the class of an attribute, as a reference.
+    attribute_types: Dict[str, str] = {}
 
 
 class ModuleSummary(NamedTuple):
@@ -172,6 +179,8 @@ def _function_data(facts: FunctionSummary) -> Dict[str, Any]:
     if facts.releases:
         data["params"] = list(facts.params)
         data["releases"] = list(facts.releases)
+    if facts.never_suspends:
+        data["never_suspends"] = True
     return data
 
 
@@ -184,6 +193,7 @@ def _function_from(data: Dict[str, Any]) -> FunctionSummary:
         long_lived=bool(data.get("long_lived", False)),
         params=tuple(str(name) for name in data.get("params", ())),
         releases=tuple(str(name) for name in data.get("releases", ())),
+        never_suspends=bool(data.get("never_suspends", False)),
     )
 
 
@@ -194,6 +204,7 @@ def _class_data(facts: ClassSummary) -> Dict[str, Any]:
         "run_long_lived": facts.run_long_lived,
         "sets_daemon": facts.sets_daemon,
         "starts_itself": facts.starts_itself,
+        "attribute_types": dict(sorted(facts.attribute_types.items())),
     }
 
 
@@ -205,6 +216,7 @@ def _class_from(data: Dict[str, Any]) -> ClassSummary:
         run_long_lived=None if run is None else bool(run),
         sets_daemon=bool(data["sets_daemon"]),
         starts_itself=bool(data["starts_itself"]),
+        attribute_types={str(name): str(ref) for name, ref in data["attribute_types"].items()},
     )
 
 
@@ -374,6 +386,7 @@ class _Summarizer:
                 run_long_lived=None if run is None else run.long_lived,
                 sets_daemon=name in class_daemon or _class_attribute_daemon(class_def),
                 starts_itself=name in class_starts,
+                attribute_types=self._attribute_types(class_def),
             )
             # A class defined twice (in two branches) may be either: unknown.
             classes[name] = facts if name not in classes else ClassSummary(bases=("?",))
@@ -479,6 +492,64 @@ class _Summarizer:
         module, _, qualified = ref.partition(":")
         return f"{module}:{qualified + '.' + rest if qualified else rest}"
 
+    def _attribute_types(self, class_def: ast.ClassDef) -> Dict[str, str]:
+        """What the class's annotations say its attributes hold: ``x: T`` in
+        the class body, ``self.x: T = ...`` or ``self.x = p`` with ``p: T``
+        in a method.  An attribute given two different types is left out."""
+        found: Dict[str, Optional[str]] = {}
+
+        def note(attr: str, annotation: ast.expr) -> None:
+            ref = self._annotation_ref(annotation)
+            found[attr] = ref if found.get(attr, ref) == ref else None
+
+        for member in class_def.body:
+            if isinstance(member, ast.AnnAssign) and isinstance(member.target, ast.Name):
+                note(member.target.id, member.annotation)
+            if not isinstance(member, _FUNCTIONS) or not member.args.args:
+                continue
+            arguments = member.args
+            annotations = {arg.arg: arg.annotation for arg in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
+            receiver = (arguments.posonlyargs + arguments.args)[0].arg
+            stack: List[ast.AST] = list(member.body)
+            while stack:
+                node = stack.pop()
+                if isinstance(node, ast.AnnAssign) and _is_attribute_of(node.target, receiver):
+                    note(node.target.attr, node.annotation)
+                elif isinstance(node, ast.Assign) and len(node.targets) == 1 and _is_attribute_of(node.targets[0], receiver):
+                    value = node.value
+                    # Anything but an annotated parameter may hold something else.
+                    annotation = annotations.get(value.id) if isinstance(value, ast.Name) else None
+                    if annotation is None:
+                        found[node.targets[0].attr] = None
+                    else:
+                        note(node.targets[0].attr, annotation)
+                if not isinstance(node, _SCOPES):
+                    stack.extend(ast.iter_child_nodes(node))
+        return {attr: ref for attr, ref in found.items() if ref is not None}
+
+    def _annotation_ref(self, annotation: Optional[ast.expr]) -> Optional[str]:
+        """``App``, ``"App"``, ``Optional[App]``, ``App | None``, ``App[T]``: the class, as a reference."""
+        for _ in range(4):  # ``Optional["App"]``: a string inside, or around, the rest
+            if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+                try:
+                    annotation = ast.parse(annotation.value.strip(), mode="eval").body
+                except (SyntaxError, ValueError):
+                    return None
+            if isinstance(annotation, ast.Subscript):
+                if _dotted(annotation.value) not in _OPTIONAL_TYPES:
+                    annotation = annotation.value  # ``App[Any]``: a generic class
+                    continue
+                inner = annotation.slice
+                elements = inner.elts if isinstance(inner, ast.Tuple) else [inner]
+                elements = [e for e in elements if not (isinstance(e, ast.Constant) and e.value is None)]
+                annotation = elements[0] if len(elements) == 1 else None
+            elif isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+                sides = [side for side in (annotation.left, annotation.right) if not (isinstance(side, ast.Constant) and side.value is None)]
+                annotation = sides[0] if len(sides) == 1 else None
+        if annotation is None or _dotted(annotation) is None:
+            return None
+        return self.resolve(annotation, None)
+
     # -- one level of wrapping in this module -----------------------------------
 
     def _through_local_wrappers(self, facts: FunctionSummary, functions: Dict[str, FunctionSummary]) -> FunctionSummary:
@@ -547,6 +618,7 @@ class _FunctionReader:
         uses: Dict[str, List[str]] = {}  # local name -> the reads we understand: "call:start", "set:daemon", "return"
         released: Set[str] = set()
         generator = False
+        suspends = False
         long_lived = False
         sets_daemon = False
         params = set(self._params)
@@ -584,10 +656,14 @@ class _FunctionReader:
             elif node_type is ast.While:
                 long_lived = long_lived or _ends_only_when_told(node.test)
             elif node_type is ast.For or node_type is ast.AsyncFor:
+                suspends = suspends or node_type is ast.AsyncFor
                 long_lived = long_lived or _iterates_until_sentinel(node.iter)
             elif node_type is ast.Await:
+                suspends = True
                 if type(node.value) is ast.Name and node.value.id in params:
                     released.add(node.value.id)
+            elif node_type is ast.AsyncWith or (node_type is ast.comprehension and node.is_async):
+                suspends = True
             elif node_type is ast.Import or node_type is ast.ImportFrom:
                 self._local.add_import(node, self._module.imported, None)
             elif node_type in _SCOPE_TYPES:
@@ -604,6 +680,7 @@ class _FunctionReader:
             long_lived=long_lived,
             params=self._params if releases else (),  # only what the releases need
             releases=releases,
+            never_suspends=is_async and not suspends and not _is_placeholder(self._body),
         )
         if not generator and not isinstance(self._node, ast.AsyncFunctionDef) and self._transparent and returns:
             facts = self._with_returns(facts, returns, assigned, uses)
@@ -723,6 +800,10 @@ def _push_children(node: ast.AST, node_type: type, stack: List[Any]) -> None:
             stack.append(value)
 
 
+def _is_attribute_of(expr: ast.AST, name: str) -> bool:
+    return isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == name
+
+
 def _is_name(expr: ast.AST, name: Optional[str]) -> bool:
     return name is not None and isinstance(expr, ast.Name) and expr.id == name
 
@@ -759,6 +840,20 @@ def _iterates_until_sentinel(iterable: ast.expr) -> bool:
         and isinstance(iterable.args[0], ast.Attribute)
         and iterable.args[0].attr == "get"
     )
+
+
+def _is_placeholder(body: List[ast.stmt]) -> bool:
+    """Only a docstring, ``pass``, ``...`` or ``raise NotImplementedError``:
+    a hook for subclasses to fill in."""
+    for statement in body:
+        if isinstance(statement, ast.Pass) or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)):
+            continue
+        if isinstance(statement, ast.Raise) and statement.exc is not None:
+            raised = statement.exc.func if isinstance(statement.exc, ast.Call) else statement.exc
+            if (_dotted(raised) or "").endswith("NotImplementedError"):
+                continue
+        return False
+    return True
 
 
 def _blocks_without_timeout(call: ast.Call) -> bool:

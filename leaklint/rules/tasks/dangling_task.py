@@ -33,8 +33,13 @@ class DanglingTask(HandleRule):
     module's wrappers) that catches what its work raises (every `await` but
     `asyncio.sleep` inside a `try` with an `except`): a fire-and-forget
     designed as one; or that never suspends (no `await`, `async for` or
-    `async with`): it runs to its end in its first step, and the loop holds
-    it until then, so nothing is left pending to lose.
+    `async with`, but of coroutines that never suspend either): it runs to
+    its end in its first step, and the loop holds it until then, so nothing
+    is left pending to lose. That holds for a function or a private method
+    (`self._post()`, or `self.app._post()` where an annotation says which
+    project class `self.app` is, in this file or a base class's); a public
+    or empty coroutine method is a hook a subclass may override, and is
+    judged as any other task.
 
     ## Why is this bad?
     The event loop keeps only a weak reference to a task. A task nobody holds
