@@ -418,10 +418,11 @@ def test_an_attribute_typed_by_a_base_in_another_file(index):
     view = index.view(PACKAGE / "terminal.py")
     app = view.attribute_class("TerminalDriver", "_app")
     assert app is not None and (app.kind, app.module, app.qualified) == (CLASS, "fixtures.project.pump", "App")
-    assert view.method_never_suspends(app, "_post_message")  # inherited from MessagePump
-    assert not view.method_never_suspends(app, "_deliver")
-    assert view.method_never_suspends(app, "flush")  # public: LL101 does not ask, a subclass may override it
-    assert not view.method_never_suspends(app, "post_message")  # no coroutine at all
+    assert view.method_of(app, "_post_message").never_suspends  # inherited from MessagePump
+    assert not view.method_of(app, "_deliver").never_suspends
+    assert view.method_of(app, "flush").never_suspends  # public: LL101 does not ask, a subclass may override it
+    assert not view.method_of(app, "post_message").is_async
+    assert view.method_of(app, "missing") is None
     assert view.attribute_class("TerminalDriver", "_loop") is None  # annotated with a class outside the project
 
 

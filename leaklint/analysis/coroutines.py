@@ -239,20 +239,26 @@ class Coroutines:
 
     def _project_method_never_suspends(self, func: cst.BaseExpression) -> bool:
         """``self.app._post_message(...)``: ``self.app`` annotated as a
-        class of the project (here, or in a base class elsewhere) whose
-        method never suspends."""
+        class of the project whose method never suspends."""
+        facts = self._typed_attribute_method(func)
+        return facts is not None and facts.never_suspends
+
+    def _typed_attribute_method(self, func: cst.BaseExpression):
+        """The project's facts of the method ``self.<attr>.<method>`` calls,
+        where an annotation, here or in a base class elsewhere, says which
+        project class ``self.<attr>`` is; None when unknown."""
         if self._project is None or not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Attribute):
-            return False
+            return None
         receiver = func.value
         cls = self._instance_class(receiver.value)
         if cls is None:
-            return False
+            return None
         annotated = self._annotated_attribute(cls, receiver.attr.value)
         if annotated is not None:
             target = self._project.class_named(annotated)
         else:
             target = self._project.attribute_class(cls.name.value, receiver.attr.value)
-        return target is not None and self._project.method_never_suspends(target, func.attr.value)
+        return self._project.method_of(target, func.attr.value) if target is not None else None
 
     def _annotated_attribute(self, cls: cst.ClassDef, attr: str) -> Optional[str]:
         """The class, as a dotted name of this module, that every binding of
@@ -350,6 +356,9 @@ class Coroutines:
                     return True if self._project.is_coroutine_function(f"{cls.name.value}.{method}") else None
                 if self._names_an_import(func):
                     return self._project_answer(func)  # ``from . import helpers``; ``helpers.fetch()``
+                facts = self._typed_attribute_method(func)  # ``self.app.fetch()``, ``app: App``
+                if facts is not None and facts.is_async:
+                    return True
         return None
 
     def _project_answer(self, func: cst.BaseExpression) -> Optional[bool]:

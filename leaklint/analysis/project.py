@@ -300,12 +300,11 @@ class ModuleView:
         target = self.resolve(dotted)
         return target if target is not None and target.kind == CLASS else None
 
-    def method_never_suspends(self, cls: Target, method: str) -> bool:
-        """``cls.<method>``, found through its bases, is an ``async def`` that
-        never suspends."""
+    def method_of(self, cls: Target, method: str) -> Optional[FunctionSummary]:
+        """The facts of ``cls.<method>``, found through the class's bases."""
         location = self._location_of(cls.module, self.location)
         found = self._method(location, cls.qualified, method, _MAX_HOPS)
-        return found is not None and found.facts.never_suspends
+        return found.facts if found is not None else None
 
     def thread_class(self, dotted: str) -> Optional[ThreadClass]:
         """``dotted`` is a class of the project derived from Thread or Process."""

@@ -16,7 +16,10 @@ class UnawaitedCoroutine(Rule):
     expression statement, an assignment to `_`, or a local variable that is
     never read. Coroutine functions are the module's `async def` functions
     and methods (`self.method()` where `method` is an `async def` of the
-    class or of a base or subclass in the module), the standard library's
+    class or of a base or subclass in the module), those of the project's
+    other modules (imported functions, inherited methods, and
+    `self.app.method()` where an annotation, `app: App`, says which project
+    class `self.app` holds), the standard library's
     (`asyncio.sleep`, `asyncio.wait_for`, `asyncio.wait`,
     `asyncio.open_connection`, `asyncio.start_server`,
     `asyncio.create_subprocess_exec`...) and the coroutine methods of asyncio's
