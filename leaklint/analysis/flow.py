@@ -85,10 +85,13 @@ _LIBRARY_EXCEPTIONS: Dict[str, Tuple[str, ...]] = {
 _BROAD = frozenset({"Exception", "BaseException"})
 
 # System calls documented to raise OSError (besides the builtin ``open``).
+# Not ``os.waitpid``: it retries an interrupted wait itself and raises only
+# ChildProcessError, when there is no child left to wait for, so a path
+# through that exception leaks no child.
 _RAISES_OSERROR = frozenset(
     f"os.{name}"
     for name in (
-        "open", "read", "write", "close", "fdopen", "pipe", "dup", "dup2", "kill", "killpg", "waitpid",
+        "open", "read", "write", "close", "fdopen", "pipe", "dup", "dup2", "kill", "killpg",
         "remove", "unlink", "rename", "replace", "mkdir", "makedirs", "rmdir", "listdir", "scandir",
         "stat", "lstat", "chdir", "chmod", "chown", "symlink", "link", "readlink", "fork", "setsid",
     )
@@ -591,6 +594,11 @@ class Flows:
         self._graphs: Dict[cst.FunctionDef, FlowGraph] = {}
         self._no_return_functions: Optional[FrozenSet[str]] = None
         self._lines: Dict[cst.CSTNode, int] = {}
+
+    @property
+    def imports(self) -> ImportTable:
+        """The module's imports, for the analyses that ask about paths."""
+        return self._imports
 
     def line_of(self, node: cst.CSTNode) -> int:
         """The line ``node`` starts on, for a message (computed only for the

@@ -14,7 +14,11 @@ class UnwaitedProcess(HandleRule):
 
     ## What it does
     Flags `subprocess.Popen(...)` created outside a `with` statement whose
-    child is never reaped: no `wait()`, `communicate()` or `poll()` on it.
+    child is never reaped: no `wait()`, `communicate()` or `poll()` on it,
+    and no `os.waitpid()`, `os.wait4()` or `os.waitid(os.P_PID, ...)` (without
+    `WNOWAIT`) of its pid: `p.pid` itself, a name or attribute holding it
+    (`self.pid = self.proc.pid`), or a function of the module that waits for
+    the pid it is passed.
     `kill()` or `terminate()` alone does not count: the child still has to
     be waited for. A process on `self` counts as waited if any method of the
     class waits for it. A child started by a function that then exits or
