@@ -167,6 +167,11 @@ class Handles:
                 reaps.append(Use(REAP, None, reap, ref))
         return reaps
 
+    def is_worker_class(self, family: FrozenSet[cst.ClassDef]) -> bool:
+        """A class of ``family`` derives from ``threading.Thread`` or ``multiprocessing.Process``."""
+        imports = self.flows().imports
+        return any(imports.resolves_to(base.value, *_WORKER_BASES) for cls in family for base in cls.bases)
+
     def pid_waits(self) -> "PidWaits":
         if self._pid_waits is None:
             self._pid_waits = PidWaits(self.tree, self.flows().imports, self.classes)
@@ -313,6 +318,7 @@ class Handle:
             return None
         tree = self._handles.tree
         stops = {creation.index}  # coming round to the creation again is the next handle's question
+        releases = set()
         starts = []
         for use in self.uses:
             node = graph.node_of(use.ref) if use.ref is not None else None
@@ -324,6 +330,7 @@ class Handle:
                 if tree.enclosing_scope(use.ref) is not function:
                     return None  # a closure or lambda releases it, when it runs
                 stops.add(node.index)
+                releases.add(node.index)
             elif use.kind == STORE and tree.assigned_value(use.ref) is not self.call:
                 stops.add(node.index)  # rebound: what follows is another handle's
             elif _tests_state(use, node):
@@ -331,6 +338,11 @@ class Handle:
             elif use.kind == CALL and use.attr == after and not tree.expected_to_raise(use.node):
                 starts.append(node)
         is_stop = lambda node: node.index in stops  # noqa: E731
+        if self.destination.kind == INSTANCE and not releases.isdisjoint(_runs_before(graph, creation)):
+            # ``if self.proc: self.proc.wait()`` and then ``self.proc = Popen(...)``:
+            # each run of the method releases the child the last run made; the
+            # class owns the attribute, not this method's paths.
+            return None
         if after is None:
             starts = [creation]
         elif starts:
@@ -343,6 +355,58 @@ class Handle:
             if path is not None:
                 return path.describe(flows.line_of) or "on some path"
         return None
+
+    def rebinding_method(self) -> Optional[cst.FunctionDef]:
+        """For a handle stored on ``self.<attr>``, the method that stores it
+        each time it runs, so that a second run loses the previous handle:
+        a method that may run more than once on the same object (not a
+        constructor, not cached, not a private method called only from
+        constructors, not a worker's ``run()``), that stores it on every path
+        through it (no guard such as ``if self.proc is None:`` or an early
+        ``return``), and that does not look at the old value first
+        (``if self.proc: ...``, ``old = self.proc``).  None otherwise.
+
+        Whether the old value was released is the rule's question: this
+        answers only whether it is overwritten."""
+        destination = self.destination
+        if destination.kind != INSTANCE or destination.in_container:
+            return None
+        handles = self._handles
+        tree = handles.tree
+        method = tree.enclosing_function(self.call)
+        if method is None or tree.method_owner(method) is None or not self._may_run_again(method):
+            return None
+        graph = handles.flows().graph(method)
+        store = graph.node_of(self.call)
+        if store is None:
+            return None
+        if store is not graph.entry and graph.leaks_on_some_path(graph.entry, lambda node: node is store) is not None:
+            return None  # some path through the method leaves the attribute alone
+        before = _runs_before(graph, store)
+        for use in self.uses:
+            node = graph.node_of(use.ref) if use.kind != STORE and use.ref is not None else None
+            if node is not None and (node is store or node.index in before):
+                return None  # it looks at the old value first: it may well release it
+        return method
+
+    def _may_run_again(self, method: cst.FunctionDef) -> bool:
+        tree = self._handles.tree
+        name = method.name.value
+        if name in _RUN_ONCE_METHODS or any(_decorator_name(d) in _RUN_ONCE_DECORATORS for d in method.decorators):
+            return False
+        owner = tree.method_owner(method)
+        family = self._handles.classes.family(owner)
+        if name == "run" and self._handles.is_worker_class(family):
+            return False  # a thread or process runs its run() once
+        if name.startswith("_") and not name.endswith("__"):
+            # A private helper of the constructor (``__init__`` calls ``self._spawn()``).
+            references = tree.attributes.get(name, ())
+            callers = [tree.enclosing_function(attribute) for attribute in references if _is_called(tree, attribute)]
+            if callers and len(callers) == len(references):
+                return not all(
+                    caller is not None and caller.name.value in _RUN_ONCE_METHODS and tree.method_owner(caller) in family for caller in callers
+                )
+        return True
 
     def _path_owner(self, neutral_methods: FrozenSet[str]) -> Optional[cst.FunctionDef]:
         """The function whose paths decide whether the handle is released."""
@@ -503,6 +567,38 @@ def _parameter_for(function: cst.FunctionDef, call: cst.Call, arg: cst.Arg, boun
             return None  # a keyword or unpacked argument before it: we cannot tell
         index += 1
     return None
+
+
+# Methods that run once per object.
+_RUN_ONCE_METHODS = frozenset(
+    {"__init__", "__new__", "__post_init__", "__init_subclass__", "__set_name__", "setUp", "asyncSetUp", "setup_method", "setUpClass", "setup_class"}
+)
+# Decorators whose method body runs once per object.
+_RUN_ONCE_DECORATORS = frozenset({"cached_property", "cache", "lru_cache", "reify"})
+_WORKER_BASES = frozenset({"threading.Thread", "multiprocessing.Process", "multiprocessing.context.Process"})
+
+
+def _decorator_name(decorator: cst.Decorator) -> Optional[str]:
+    """The last part of a decorator's name: ``lru_cache`` for ``@functools.lru_cache(None)``."""
+    expr = decorator.decorator
+    if isinstance(expr, cst.Call):
+        expr = expr.func
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value
+    return expr.value if isinstance(expr, cst.Name) else None
+
+
+def _is_called(tree: SyntaxTree, attribute: cst.Attribute) -> bool:
+    call = tree.parent.get(attribute)
+    return isinstance(call, cst.Call) and call.func is attribute
+
+
+def _runs_before(graph, node: FlowNode) -> FrozenSet[int]:
+    """The nodes of ``graph`` some path from the function's entry reaches
+    before ``node`` (not those it reaches only through ``node``)."""
+    if graph.entry is node:
+        return frozenset()
+    return (graph.reachable(graph.entry, lambda reached: reached is node) | {graph.entry.index}) - {node.index}
 
 
 def _reads(handles: Handles, destination: Destination, uses: List[Use], seen: set) -> bool:
