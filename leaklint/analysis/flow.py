@@ -27,9 +27,14 @@ what the call is documented to raise (``wait(timeout=...)`` and
 
 A ``finally`` body is built once; the search carries *why* it entered it
 (fell through, returned, broke out, raised what) and leaves it only the way it
-came in.  That keeps the graph linear in the function's size without merging
-paths (the one approximation: a ``try/finally`` inside another ``finally``
-body forgets the outer reason and leaves the outer body by falling through).
+came in.  Inside a ``finally`` body that is itself inside another one, it
+carries the reasons of both: after the inner body a ``return`` that entered
+the outer one goes on as that return, also after an ``except`` or a loop
+inside the outer body.  That keeps the graph linear in the function's size
+without merging paths.  The one approximation: only the reasons of the
+innermost ``_EXACT_FINALLY_DEPTH`` bodies are kept (each more would multiply
+the states of the search), and a body nested deeper forgets the outer
+reasons and leaves them by falling through.
 
 Everything is built iteratively (an explicit stack of generator frames, no
 recursion): a function with thousands of branches or deeply nested ``try`` is
@@ -67,6 +72,10 @@ BREAK = "break"
 CONTINUE = "continue"
 
 Reason = Union[str, Tuple[str, str]]
+# Why each finally body around a node was entered, outermost first: only the
+# innermost _EXACT_FINALLY_DEPTH are kept (a forgotten one counts as falling through).
+Reasons = Tuple[Optional[Reason], ...]
+_EXACT_FINALLY_DEPTH = 2
 
 # Calls after which the process is gone.
 _NEVER_RETURN = frozenset({"sys.exit", "os._exit", "os.abort", "pytest.fail", "pytest.exit", "_pytest.outcomes.fail"})
@@ -85,10 +94,13 @@ _LIBRARY_EXCEPTIONS: Dict[str, Tuple[str, ...]] = {
 _BROAD = frozenset({"Exception", "BaseException"})
 
 # System calls documented to raise OSError (besides the builtin ``open``).
+# Not ``os.waitpid``: it retries an interrupted wait itself and raises only
+# ChildProcessError, when there is no child left to wait for, so a path
+# through that exception leaks no child.
 _RAISES_OSERROR = frozenset(
     f"os.{name}"
     for name in (
-        "open", "read", "write", "close", "fdopen", "pipe", "dup", "dup2", "kill", "killpg", "waitpid",
+        "open", "read", "write", "close", "fdopen", "pipe", "dup", "dup2", "kill", "killpg",
         "remove", "unlink", "rename", "replace", "mkdir", "makedirs", "rmdir", "listdir", "scandir",
         "stat", "lstat", "chdir", "chmod", "chown", "symlink", "link", "readlink", "fork", "setsid",
     )
@@ -106,7 +118,7 @@ class FlowNode:
     ``ExceptHandler``, the ``MatchCase``, the ``Finally`` or ``With`` of a
     finally node); ``parts`` are the expressions that run at this node."""
 
-    __slots__ = ("index", "kind", "statement", "parts", "successors", "jump", "raises", "frame", "finally_next", "outer_frame")
+    __slots__ = ("index", "kind", "statement", "parts", "successors", "jump", "raises", "frame", "finally_next", "outer_frame", "depth")
 
     def __init__(self, index: int, kind: str, statement: Optional[cst.CSTNode], parts: Tuple[cst.CSTNode, ...], frame: Optional["_Frame"]):
         self.index = index
@@ -121,16 +133,21 @@ class FlowNode:
         self.frame = frame  # the loops, handlers and finally bodies around this node
         self.finally_next: Optional[FlowNode] = None  # FINALLY_END (and a with's exit): where falling through goes
         self.outer_frame: Optional[_Frame] = None  # FINALLY_END: the frames outside the try
+        # How many finally bodies hold this node (a finally entry and end, and
+        # a with's exit, count as inside their own body).
+        self.depth = (frame.depth if frame is not None else 0) + (1 if kind in (FINALLY, FINALLY_END) else 0)
 
     def __repr__(self) -> str:
         return f"<FlowNode {self.index} {self.kind} {type(self.statement).__name__}>"
 
 
 class _Frame:
-    """What surrounds a statement: a loop, the handlers of a try body, or a
-    finally body (a ``with`` block's exit counts as one).  Linked outwards."""
+    """What surrounds a statement: a loop, the handlers of a try body, a try
+    body whose finally runs on the way out (a ``with`` block's body counts as
+    one), or a finally body itself (which only counts how deep the finally
+    bodies go).  Linked outwards."""
 
-    __slots__ = ("kind", "outer", "break_to", "continue_to", "handlers", "entry", "timeout")
+    __slots__ = ("kind", "outer", "break_to", "continue_to", "handlers", "entry", "timeout", "depth")
 
     def __init__(self, kind: str, outer: Optional["_Frame"], **fields):
         self.kind = kind
@@ -141,9 +158,10 @@ class _Frame:
         self.entry: Optional[FlowNode] = fields.get("entry")
         # Inside ``async with asyncio.timeout(...)``: every await may raise TimeoutError.
         self.timeout: bool = fields.get("timeout", outer.timeout if outer is not None else False)
+        self.depth: int = (outer.depth if outer is not None else 0) + (1 if kind == _IN_FINALLY else 0)
 
 
-_LOOP, _HANDLERS, _FINALLY = "loop", "handlers", "finally"
+_LOOP, _HANDLERS, _FINALLY, _IN_FINALLY = "loop", "handlers", "finally", "in finally"
 
 # Edge labels the witness reads: (_BRANCH, statement, taken) and (_RAISED, exception, raising node).
 _BRANCH, _RAISED = "branch", "raised"
@@ -172,12 +190,25 @@ class LeakPath:
     @property
     def exit_statement(self) -> Optional[cst.CSTNode]:
         """The ``return`` or ``raise`` statement the path leaves by, if any
-        (a ``raise`` caught on the way is not one)."""
-        for node, _ in reversed(self.steps):
-            if node.kind == HANDLER:
-                return None
+        (a ``raise`` caught on the way is not one): the jump that reached the
+        exit, followed back through the finally bodies it ran on the way."""
+        nodes = [node for node, _ in self.steps]
+        at = len(nodes) - 2  # the node before the exit
+        while at >= 0:
+            node = nodes[at]
             if node.kind == STATEMENT and node.jump is not None and (node.jump == RETURN or isinstance(node.jump, tuple)):
-                return node.statement
+                label = self.steps[at + 1][1]
+                return None if label is not None and label[0] == _RAISED else node.statement
+            if node.kind == FINALLY_END:
+                # A finally body ends the way it was entered: go back to what entered it.
+                at -= 1
+                while at >= 0 and not (nodes[at].kind == FINALLY and nodes[at].statement is node.statement):
+                    at -= 1
+                at -= 1
+            elif node.kind == FINALLY and node.finally_next is not None:
+                at -= 1  # a with's exit: entered by the node before it
+            else:
+                return None  # it fell off the end, or a caught exception ended the jump
         return None
 
     @property
@@ -373,7 +404,7 @@ class FlowGraph:
             end = self._new(FINALLY_END, statement.finalbody, (), frame)
             end.finally_next = next_node
             end.outer_frame = frame
-            body = yield self._block(_suite(statement.finalbody.body), end, frame)
+            body = yield self._block(_suite(statement.finalbody.body), end, _Frame(_IN_FINALLY, frame))
             entry.successors.append((body, None))
             self._node_of[statement.finalbody] = entry
             after = entry
@@ -452,34 +483,35 @@ class FlowGraph:
             self._caught_cache[key] = caught
         return self._caught_cache[key]
 
-    def _successors(self, node: FlowNode, reason: Optional[Reason]) -> Iterator[Tuple[FlowNode, Optional[Reason], Optional[tuple]]]:
-        """(next node, the reason carried on, edge label) for normal flow."""
+    def _successors(self, node: FlowNode, reasons: Reasons) -> Iterator[Tuple[FlowNode, Reasons, Optional[tuple]]]:
+        """(next node, the reasons carried on, edge label) for normal flow."""
         if node.kind == FINALLY_END or (node.kind == FINALLY and node.finally_next is not None):
+            reason = reasons[-1] if reasons else None  # why this body was entered
             if reason in (None, NORMAL):
-                yield node.finally_next, _reason_inside(node.finally_next), None
+                yield node.finally_next, _reasons_at(reasons, node, node.finally_next, NORMAL), None
                 return
             target = self._dispatch(reason, node.outer_frame)
             if target is not None:
-                yield target[0], target[1], None
+                yield target[0], _reasons_at(reasons, node, *target), None
             return
         if node.jump is not None:
             target = self._dispatch(node.jump, node.frame)
             if target is not None:
-                yield target[0], target[1], None
+                yield target[0], _reasons_at(reasons, node, *target), None
             return
         for successor, label in node.successors:
             # Falling into a finally body (or a with's exit) runs it for the
-            # normal reason; inside a body the reason it was entered for goes on.
-            yield successor, NORMAL if successor.kind == FINALLY else reason, label
+            # normal reason; inside a body the reasons it was entered for go on.
+            yield successor, _reasons_at(reasons, node, successor, NORMAL), label
 
-    def _exceptional(self, node: FlowNode) -> Iterator[Tuple[FlowNode, Optional[Reason], tuple]]:
+    def _exceptional(self, node: FlowNode, reasons: Reasons) -> Iterator[Tuple[FlowNode, Reasons, tuple]]:
         """Where the exceptions ``node`` may raise (before its effect) go."""
         for name, always in node.raises:
             if not always and not self._caught(name, node.frame):
                 continue
             target = self._dispatch(("raise", name), node.frame)
             if target is not None:
-                yield target[0], target[1], (_RAISED, name, node)
+                yield target[0], _reasons_at(reasons, node, *target), (_RAISED, name, node)
 
     # -- the question -------------------------------------------------------------
 
@@ -500,7 +532,7 @@ class FlowGraph:
         """A path from just after ``start`` to an exit of the function (return,
         falling off the end, an uncaught exception) on which no node satisfies
         ``is_release``; None when every path releases.  Breadth first, so the
-        witness is a shortest such path; each (node, reason) state is visited
+        witness is a shortest such path; each (node, reasons) state is visited
         once.  Reaching ``start`` again continues past it: callers that count a
         re-run of the start as the end of the question say so in
         ``is_release``."""
@@ -516,28 +548,30 @@ class FlowGraph:
 
     def _search(self, start: FlowNode, is_release: Callable[[FlowNode], bool], stop_at_exit: bool):
         released: Dict[int, bool] = {}
-        came_from: Dict[Tuple[int, Optional[Reason]], Tuple[Optional[Tuple[int, Optional[Reason]]], Optional[tuple]]] = {}
-        queue: Deque[Tuple[FlowNode, Optional[Reason]]] = deque()
-        for successor, reason, label in self._successors(start, None):
-            state = (successor.index, reason)
+        came_from: Dict[Tuple[int, Reasons], Tuple[Optional[Tuple[int, Reasons]], Optional[tuple]]] = {}
+        queue: Deque[Tuple[FlowNode, Reasons]] = deque()
+        # Why the finally bodies around the start were entered is not known:
+        # they are left by falling through.
+        for successor, reasons, label in self._successors(start, ()):
+            state = (successor.index, reasons)
             if state not in came_from:
                 came_from[state] = (None, label)
-                queue.append((successor, reason))
+                queue.append((successor, reasons))
         while queue:
-            node, reason = queue.popleft()
+            node, reasons = queue.popleft()
             self.visits += 1
-            state = (node.index, reason)
+            state = (node.index, reasons)
             if node.kind in (RETURN_EXIT, RAISE_EXIT):
                 if stop_at_exit:
                     return came_from, state
                 continue
             if node.kind == STOP:
                 continue
-            moves: List[Tuple[FlowNode, Optional[Reason], Optional[tuple]]] = list(self._exceptional(node))
+            moves: List[Tuple[FlowNode, Reasons, Optional[tuple]]] = list(self._exceptional(node, reasons))
             if node.index not in released:
                 released[node.index] = node.kind in _REAL_KINDS and is_release(node)
             if not released[node.index]:
-                moves.extend(self._successors(node, reason))
+                moves.extend(self._successors(node, reasons))
             for successor, carried, label in moves:
                 next_state = (successor.index, carried)
                 if next_state not in came_from:
@@ -561,11 +595,18 @@ class FlowGraph:
         return body[-1] if body and isinstance(body[-1], cst.Return) else None
 
 
-def _reason_inside(node: FlowNode) -> Optional[Reason]:
-    # Falling out of a finally body into another finally body forgets why
-    # the outer one was entered (see the module docstring): None leaves it
-    # by falling through.
-    return NORMAL if node.kind == FINALLY else None
+def _reasons_at(reasons: Reasons, node: FlowNode, target: FlowNode, entered_for: Optional[Reason]) -> Reasons:
+    """The reasons carried at ``target``, reached from ``node`` (which
+    carries ``reasons``): those of the finally bodies around both (the
+    target is in the same bodies or outside some: jumps and ends of bodies
+    go outwards), and, for a finally entry (or a with's exit), the reason it
+    is entered for.  Only the innermost _EXACT_FINALLY_DEPTH are kept."""
+    around = target.depth - 1 if target.kind == FINALLY else target.depth
+    first = node.depth - len(reasons)  # the depth of reasons[0]; those below are forgotten
+    kept = reasons[: max(0, around - first)]
+    if target.kind == FINALLY:
+        kept += (entered_for,)
+    return kept[-_EXACT_FINALLY_DEPTH:]
 
 
 _COMPOUND = {
@@ -591,6 +632,11 @@ class Flows:
         self._graphs: Dict[cst.FunctionDef, FlowGraph] = {}
         self._no_return_functions: Optional[FrozenSet[str]] = None
         self._lines: Dict[cst.CSTNode, int] = {}
+
+    @property
+    def imports(self) -> ImportTable:
+        """The module's imports, for the analyses that ask about paths."""
+        return self._imports
 
     def line_of(self, node: cst.CSTNode) -> int:
         """The line ``node`` starts on, for a message (computed only for the

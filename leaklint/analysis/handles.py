@@ -13,7 +13,9 @@ for every rule:
    classified as a method call (``t.join()``), an attribute store
    (``t.daemon = True``), an await, a ``with``, an iteration, a plain read, a
    rebinding, or an escape.  For a container, ``for t in threads:`` is followed:
-   what the loop does with ``t`` is what happens to each handle.
+   what the loop does with ``t`` is what happens to each handle.  A child whose
+   pid is waited for (``os.waitpid(p.pid, 0)``, or ``self.pid = p.pid`` and
+   ``os.waitpid(self.pid, 0)`` elsewhere in the class) is reaped there.
 
 A rule then only states which method calls do *not* release its kind of handle.
 Anything this module does not understand counts as an escape: a missed leak
@@ -29,7 +31,8 @@ import libcst as cst
 from leaklint.analysis.bindings import Bindings
 from leaklint.analysis.classes import ClassHierarchy
 from leaklint.analysis.flow import HEADER, FlowNode, Flows
-from leaklint.analysis.tree import SyntaxTree
+from leaklint.analysis.names import ImportTable
+from leaklint.analysis.tree import SyntaxTree, walk_scope
 
 # Kinds of destination.
 DISCARDED = "discarded"  # an expression statement, ``_ = ...``, or only chained on
@@ -53,6 +56,7 @@ AWAIT = "await"
 WITH = "with"
 ITERATE = "iterate"
 ESCAPE = "escape"
+REAP = "reap"  # the child is waited for through its pid: ``os.waitpid(h.pid, 0)``
 
 _NEUTRAL_KINDS = frozenset({SET, READ, STORE})
 
@@ -108,6 +112,7 @@ class Handles:
         self._uses: Dict[tuple, List[Use]] = {}
         self._released: Dict[tuple, bool] = {}
         self._instance_attributes: Dict[str, List[Tuple[cst.Attribute, Optional[cst.ClassDef]]]] = {}
+        self._pid_waits: Optional[PidWaits] = None
 
     def handle(self, call: cst.Call) -> "Handle":
         handle = self._handles.get(call)
@@ -123,8 +128,54 @@ class Handles:
             uses = [_classify(self.tree, ref) for ref in self._references(destination)]
             if destination.in_container:
                 uses = _through_loops(self.tree, self.bindings, uses)
+            pids = [self.tree.parent[use.ref] for use in uses if use.kind == READ and use.attr == "pid" and use.ref is not None]
+            for pid in pids:
+                uses = uses + self.reaps_through_pid(pid)
             self._uses[key] = uses
         return uses
+
+    def reaps_through_pid(self, pid: cst.BaseExpression) -> List[Use]:
+        """The waits for the child whose pid ``pid`` (``h.pid``) reads:
+        ``os.waitpid(h.pid, 0)`` itself, or, with the pid bound to a local, a
+        global or ``self.<attr>`` (``self.pid = self.proc.pid``), every wait
+        for that binding (in the class and the classes sharing its
+        instances).  A wait is also a call of a function of the module that
+        waits for the parameter the pid is passed as.  One binding deep."""
+        waits = self.pid_waits()
+        call = waits.reap_of(pid)
+        if call is not None:
+            return [Use(REAP, None, call, pid)]
+        holder = self.tree.parent.get(pid)
+        if isinstance(holder, cst.Assign) and holder.value is pid and len(holder.targets) == 1:
+            target = holder.targets[0].target
+        elif isinstance(holder, cst.AnnAssign) and holder.value is pid:
+            target = holder.target
+        else:
+            return []
+        binding = _bound_to(self.tree, self.bindings, target, False)
+        if binding.kind not in (LOCAL, GLOBAL, INSTANCE):
+            return []
+        if binding.kind == INSTANCE:
+            family = self.classes.family(binding.owner)
+            refs = [attribute for attribute, cls in self._instance_attributes_named(binding.name) if cls in family]
+        else:
+            refs = self._references(binding)
+        reaps = []
+        for ref in refs:
+            reap = waits.reap_of(ref)
+            if reap is not None:
+                reaps.append(Use(REAP, None, reap, ref))
+        return reaps
+
+    def is_worker_class(self, family: FrozenSet[cst.ClassDef]) -> bool:
+        """A class of ``family`` derives from ``threading.Thread`` or ``multiprocessing.Process``."""
+        imports = self.flows().imports
+        return any(imports.resolves_to(base.value, *_WORKER_BASES) for cls in family for base in cls.bases)
+
+    def pid_waits(self) -> "PidWaits":
+        if self._pid_waits is None:
+            self._pid_waits = PidWaits(self.tree, self.flows().imports, self.classes)
+        return self._pid_waits
 
     def released_through_uses(self, destination: Destination, neutral_methods: FrozenSet[str], neutral_uses: FrozenSet[str]) -> bool:
         key = (_key(destination), neutral_methods, neutral_uses)
@@ -208,6 +259,10 @@ class Handle:
         destination = self.destination
         if destination.chained_call is not None:
             return Use(CALL, destination.chained_method, destination.chained_call)
+        if destination.chained_method == "pid":
+            reaps = self._handles.reaps_through_pid(self._handles.tree.parent[self.call])
+            if reaps:
+                return reaps[0]  # ``os.waitpid(Popen(...).pid, 0)``
         if destination.chained_method is not None:
             return Use(READ, destination.chained_method)
         return None
@@ -263,15 +318,19 @@ class Handle:
             return None
         tree = self._handles.tree
         stops = {creation.index}  # coming round to the creation again is the next handle's question
+        releases = set()
         starts = []
         for use in self.uses:
             node = graph.node_of(use.ref) if use.ref is not None else None
             if node is None:
+                if use.ref is not None and _may_release(use, neutral_methods):
+                    return None  # a local's pid waited for elsewhere (``self.pid = p.pid``)
                 continue  # in another method of the class: neutral there (see _path_owner)
             if _may_release(use, neutral_methods):
                 if tree.enclosing_scope(use.ref) is not function:
                     return None  # a closure or lambda releases it, when it runs
                 stops.add(node.index)
+                releases.add(node.index)
             elif use.kind == STORE and tree.assigned_value(use.ref) is not self.call:
                 stops.add(node.index)  # rebound: what follows is another handle's
             elif _tests_state(use, node):
@@ -279,6 +338,11 @@ class Handle:
             elif use.kind == CALL and use.attr == after and not tree.expected_to_raise(use.node):
                 starts.append(node)
         is_stop = lambda node: node.index in stops  # noqa: E731
+        if self.destination.kind == INSTANCE and not releases.isdisjoint(_runs_before(graph, creation)):
+            # ``if self.proc: self.proc.wait()`` and then ``self.proc = Popen(...)``:
+            # each run of the method releases the child the last run made; the
+            # class owns the attribute, not this method's paths.
+            return None
         if after is None:
             starts = [creation]
         elif starts:
@@ -291,6 +355,58 @@ class Handle:
             if path is not None:
                 return path.describe(flows.line_of) or "on some path"
         return None
+
+    def rebinding_method(self) -> Optional[cst.FunctionDef]:
+        """For a handle stored on ``self.<attr>``, the method that stores it
+        each time it runs, so that a second run loses the previous handle:
+        a method that may run more than once on the same object (not a
+        constructor, not cached, not a private method called only from
+        constructors, not a worker's ``run()``), that stores it on every path
+        through it (no guard such as ``if self.proc is None:`` or an early
+        ``return``), and that does not look at the old value first
+        (``if self.proc: ...``, ``old = self.proc``).  None otherwise.
+
+        Whether the old value was released is the rule's question: this
+        answers only whether it is overwritten."""
+        destination = self.destination
+        if destination.kind != INSTANCE or destination.in_container:
+            return None
+        handles = self._handles
+        tree = handles.tree
+        method = tree.enclosing_function(self.call)
+        if method is None or tree.method_owner(method) is None or not self._may_run_again(method):
+            return None
+        graph = handles.flows().graph(method)
+        store = graph.node_of(self.call)
+        if store is None:
+            return None
+        if store is not graph.entry and graph.leaks_on_some_path(graph.entry, lambda node: node is store) is not None:
+            return None  # some path through the method leaves the attribute alone
+        before = _runs_before(graph, store)
+        for use in self.uses:
+            node = graph.node_of(use.ref) if use.kind != STORE and use.ref is not None else None
+            if node is not None and (node is store or node.index in before):
+                return None  # it looks at the old value first: it may well release it
+        return method
+
+    def _may_run_again(self, method: cst.FunctionDef) -> bool:
+        tree = self._handles.tree
+        name = method.name.value
+        if name in _RUN_ONCE_METHODS or any(_decorator_name(d) in _RUN_ONCE_DECORATORS for d in method.decorators):
+            return False
+        owner = tree.method_owner(method)
+        family = self._handles.classes.family(owner)
+        if name == "run" and self._handles.is_worker_class(family):
+            return False  # a thread or process runs its run() once
+        if name.startswith("_") and not name.endswith("__"):
+            # A private helper of the constructor (``__init__`` calls ``self._spawn()``).
+            references = tree.attributes.get(name, ())
+            callers = [tree.enclosing_function(attribute) for attribute in references if _is_called(tree, attribute)]
+            if callers and len(callers) == len(references):
+                return not all(
+                    caller is not None and caller.name.value in _RUN_ONCE_METHODS and tree.method_owner(caller) in family for caller in callers
+                )
+        return True
 
     def _path_owner(self, neutral_methods: FrozenSet[str]) -> Optional[cst.FunctionDef]:
         """The function whose paths decide whether the handle is released."""
@@ -309,6 +425,180 @@ class Handle:
         if releases and all(use.ref is not None and tree.is_inside(use.ref, method) for use in releases):
             return method
         return None
+
+
+# The waits that reap a child given its pid: the pid's position among the arguments.
+_PID_WAITS = {"os.waitpid": 0, "os.wait4": 0, "os.waitid": 1}
+
+
+class PidWaits:
+    """Where the module waits for a child by its pid: ``os.waitpid(pid, ...)``,
+    ``os.wait4(pid, ...)``, ``os.waitid(os.P_PID, pid, ...)`` (not with
+    ``WNOWAIT``, which leaves the child unreaped), and the functions and
+    methods of the module that do so for one of their parameters (tornado's
+    ``Subprocess._try_cleanup_process(pid)``).  Built once, from the module's
+    calls."""
+
+    def __init__(self, tree: SyntaxTree, imports: ImportTable, classes: ClassHierarchy):
+        self._tree = tree
+        self._classes = classes
+        self._classes_named: Optional[Dict[str, List[cst.ClassDef]]] = None
+        self._waited: Dict[cst.CSTNode, cst.Call] = {}  # a pid argument -> its wait
+        # function name -> (the function, its parameter that is waited for)
+        self._waiting_functions: Dict[str, List[Tuple[cst.FunctionDef, str]]] = {}
+        for call in tree.calls:
+            pid = _waited_pid(call, imports)
+            if pid is None:
+                continue
+            self._waited[pid] = call
+            function = tree.enclosing_function(pid)
+            if isinstance(pid, cst.Name) and function is not None and tree.enclosing_scope(pid) is function:
+                if pid.value in _parameter_names(function):
+                    self._waiting_functions.setdefault(function.name.value, []).append((function, pid.value))
+
+    def reap_of(self, pid: cst.BaseExpression) -> Optional[cst.Call]:
+        """The call that waits for the child whose pid ``pid`` is, if it is a
+        pid argument of a wait or of a function that waits for that parameter."""
+        wait = self._waited.get(pid)
+        if wait is not None:
+            return wait
+        arg = self._tree.parent.get(pid)
+        call = self._tree.parent.get(arg) if isinstance(arg, cst.Arg) else None
+        if not isinstance(call, cst.Call) or arg.star or not self._waiting_functions:
+            return None
+        for function, bound in self._callees(call):
+            parameter = _parameter_for(function, call, arg, bound)
+            if parameter is not None and any(f is function and p == parameter for f, p in self._waiting_functions[function.name.value]):
+                return call
+        return None
+
+    def _callees(self, call: cst.Call) -> List[Tuple[cst.FunctionDef, bool]]:
+        """The waiting functions ``call`` may call, each with whether the call
+        binds an instance or a class to the first parameter: ``reap(pid)`` (a
+        function of the module), ``self.reap(pid)``, ``cls.reap(pid)``,
+        ``Supervisor.reap(pid)`` (a method of the class around, or of the
+        class named, or of the classes sharing their instances)."""
+        func = call.func
+        if isinstance(func, cst.Name):
+            return [(f, False) for f, _ in self._waiting_functions.get(func.value, ()) if isinstance(self._tree.enclosing_scope(f), cst.Module)]
+        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
+            return []
+        candidates = [f for f, _ in self._waiting_functions.get(func.attr.value, ()) if self._tree.method_owner(f) is not None]
+        if not candidates:
+            return []
+        receiver = func.value.value
+        caller = self._tree.enclosing_function(call)
+        owner = self._tree.method_owner(caller) if caller is not None else None
+        if owner is not None and receiver == _first_parameter(caller) and not _has_decorator(caller, "staticmethod"):
+            named = [owner]
+            on_instance = not _is_class_method(caller)
+        else:
+            if self._classes_named is None:
+                self._classes_named = {}
+                for cls in self._tree.class_defs:
+                    self._classes_named.setdefault(cls.name.value, []).append(cls)
+            named = self._classes_named.get(receiver, [])
+            on_instance = False
+        classes = set()
+        for cls in named:
+            classes |= self._classes.family(cls)
+        callees = []
+        for function in dict.fromkeys(candidates):
+            if self._tree.method_owner(function) in classes:
+                static = _has_decorator(function, "staticmethod")
+                callees.append((function, not static and (on_instance or _is_class_method(function))))
+        return callees
+
+
+def _waited_pid(call: cst.Call, imports: ImportTable) -> Optional[cst.BaseExpression]:
+    """The pid argument of ``call`` if it is a wait that reaps a child by pid."""
+    func = call.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+    if name not in ("waitpid", "wait4", "waitid"):
+        return None
+    position = next((_PID_WAITS[q] for q in imports.qualified_names(func) if q in _PID_WAITS), None)
+    positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+    if position is None or len(positional) <= position or len(positional) != len(call.args):
+        return None
+    if name == "waitid":
+        if not imports.resolves_to(positional[0].value, "os.P_PID"):
+            return None
+        options = positional[2].value if len(positional) > 2 else None
+        if options is not None and any(_named(node, "WNOWAIT") for node in walk_scope(options)):
+            return None  # it looks at the child and leaves it to be reaped
+    return positional[position].value
+
+
+def _named(node: cst.CSTNode, name: str) -> bool:
+    return (isinstance(node, cst.Name) and node.value == name) or (isinstance(node, cst.Attribute) and node.attr.value == name)
+
+
+def _parameter_names(function: cst.FunctionDef) -> List[str]:
+    params = function.params
+    return [param.name.value for param in list(params.posonly_params) + list(params.params) + list(params.kwonly_params)]
+
+
+def _first_parameter(function: cst.FunctionDef) -> Optional[str]:
+    params = list(function.params.posonly_params) + list(function.params.params)
+    return params[0].name.value if params else None
+
+
+def _has_decorator(function: cst.FunctionDef, name: str) -> bool:
+    return any(isinstance(d.decorator, cst.Name) and d.decorator.value == name for d in function.decorators)
+
+
+def _is_class_method(function: cst.FunctionDef) -> bool:
+    return _has_decorator(function, "classmethod")
+
+
+def _parameter_for(function: cst.FunctionDef, call: cst.Call, arg: cst.Arg, bound: bool) -> Optional[str]:
+    """The parameter of ``function`` that ``arg`` of ``call`` is passed as
+    (``bound``: the call's receiver fills the first one)."""
+    if arg.keyword is not None:
+        return arg.keyword.value
+    positional = [param.name.value for param in list(function.params.posonly_params) + list(function.params.params)]
+    if bound:
+        positional = positional[1:]
+    index = 0
+    for other in call.args:
+        if other is arg:
+            return positional[index] if index < len(positional) else None
+        if other.keyword is not None or other.star:
+            return None  # a keyword or unpacked argument before it: we cannot tell
+        index += 1
+    return None
+
+
+# Methods that run once per object.
+_RUN_ONCE_METHODS = frozenset(
+    {"__init__", "__new__", "__post_init__", "__init_subclass__", "__set_name__", "setUp", "asyncSetUp", "setup_method", "setUpClass", "setup_class"}
+)
+# Decorators whose method body runs once per object.
+_RUN_ONCE_DECORATORS = frozenset({"cached_property", "cache", "lru_cache", "reify"})
+_WORKER_BASES = frozenset({"threading.Thread", "multiprocessing.Process", "multiprocessing.context.Process"})
+
+
+def _decorator_name(decorator: cst.Decorator) -> Optional[str]:
+    """The last part of a decorator's name: ``lru_cache`` for ``@functools.lru_cache(None)``."""
+    expr = decorator.decorator
+    if isinstance(expr, cst.Call):
+        expr = expr.func
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value
+    return expr.value if isinstance(expr, cst.Name) else None
+
+
+def _is_called(tree: SyntaxTree, attribute: cst.Attribute) -> bool:
+    call = tree.parent.get(attribute)
+    return isinstance(call, cst.Call) and call.func is attribute
+
+
+def _runs_before(graph, node: FlowNode) -> FrozenSet[int]:
+    """The nodes of ``graph`` some path from the function's entry reaches
+    before ``node`` (not those it reaches only through ``node``)."""
+    if graph.entry is node:
+        return frozenset()
+    return (graph.reachable(graph.entry, lambda reached: reached is node) | {graph.entry.index}) - {node.index}
 
 
 def _reads(handles: Handles, destination: Destination, uses: List[Use], seen: set) -> bool:

@@ -30,7 +30,12 @@ class ExecutorWithoutShutdown(HandleRule):
     or a `multiprocessing.pool.ThreadPool` created
     in a function outside a `with` statement and never released with
     `shutdown()` (executors) or `close()`/`terminate()` (pools). An executor
-    on `self` counts as released if any method of the class releases it.
+    on `self` counts as released if any method of the class releases it
+    (also a method that shuts down the previous one before it makes the
+    next). When the class never releases it and a method that may run more
+    than once rebinds the attribute on every path (not a constructor, not
+    behind `if self.executor is None:`, not after looking at the old value),
+    the message says that each run loses the previous executor.
     Executors created at module or class level are program-lifetime
     singletons and are left alone: their workers are joined at exit.
     A local executor (or one on `self` created and shut down in the same
@@ -76,6 +81,10 @@ class ExecutorWithoutShutdown(HandleRule):
     name = "executor-without-shutdown"
     message = "{call} is never shut down: use it in a `with` block or call {release}"
     path_message = "{call} is not shut down {path}: use it in a `with` block or call {release} on every path"
+    rebinding_message = (
+        "{call} is never shut down, and the previous {what} is lost each time `{method}()` rebinds `self.{attr}`:"
+        " use it in a `with` block or call {release}"
+    )
     modules = ("concurrent", "multiprocessing")
     trigger = r"Executor|Pool"
     kinds = (EXECUTOR, POOL,)
@@ -86,7 +95,13 @@ class ExecutorWithoutShutdown(HandleRule):
             return
         release = "shutdown()" if creation.kind == EXECUTOR else "close() and join()"
         if not handle.is_released(NEUTRAL_POOL_METHODS):
-            self.report(handle.call, self.message.format(call=creation.name, release=release))
+            method = handle.rebinding_method()
+            if method is not None:
+                what = "executor" if creation.kind == EXECUTOR else "pool"
+                message = self.rebinding_message.format(call=creation.name, what=what, method=method.name.value, attr=destination.name, release=release)
+            else:
+                message = self.message.format(call=creation.name, release=release)
+            self.report(handle.call, message)
             return
         path = handle.leaking_path(NEUTRAL_POOL_METHODS)
         if path is not None:

@@ -41,13 +41,19 @@ class UnjoinedThread(HandleRule):
     A one-shot worker (it does its job and ends) is left alone: the
     interpreter waits for it at exit, and joining it is often wrong (it would
     block a UI or an event loop). So is a worker whose target cannot be seen.
-    A thread on `self` counts as joined if any method of the class joins it;
-    one in a module global if any code of the module does; threads in a list
-    if a loop over the list joins them.
+    A thread on `self` counts as joined if any method of the class joins it
+    (also a method that joins the previous worker before it starts the
+    next); one in a module global if any code of the module does; threads
+    in a list if a loop over the list joins them.
     A local worker (or one on `self` started and joined in the same method
     and nowhere else) must be joined, or handed on, on every path from its
     `start()` to the end of the function: joined only `if wait:` or below an
     early `return`, it is reported with that path.
+    When no method of the class joins a worker on `self` and a method that
+    may run more than once rebinds the attribute on every path (not a
+    constructor, not behind `if self.worker is None:`, not after looking at
+    the old value), the message says that each run loses the previous
+    worker.
 
     ## Why is this bad?
     A worker that can never end by itself and that nobody stops keeps its
@@ -93,6 +99,10 @@ class UnjoinedThread(HandleRule):
     name = "unjoined-thread"
     message = "{call} runs until told to stop, but it is never stopped or joined (and is not a daemon)"
     path_message = "{call} runs until told to stop, but it is not joined {path} (and is not a daemon)"
+    rebinding_message = (
+        "{call} runs until told to stop, but it is never stopped or joined (and is not a daemon), and the previous"
+        " worker is lost each time `{method}()` rebinds `self.{attr}`"
+    )
     modules = ("threading", "multiprocessing")
     trigger = r"Thread|Process|Timer"
     kinds = (WORKER,)
@@ -107,7 +117,12 @@ class UnjoinedThread(HandleRule):
         if not workers.runs_until_stopped(handle.call, creation):
             return  # a one-shot worker ends by itself: the interpreter waits for it at exit
         if not handle.is_released(NEUTRAL_WORKER_METHODS):
-            self.report(handle.call, self.message.format(call=creation.name))
+            method = handle.rebinding_method()
+            if method is not None:
+                message = self.rebinding_message.format(call=creation.name, method=method.name.value, attr=destination.name)
+            else:
+                message = self.message.format(call=creation.name)
+            self.report(handle.call, message)
             return
         # Only a started worker needs joining: the paths run from start().
         path = handle.leaking_path(NEUTRAL_WORKER_METHODS, after="start")

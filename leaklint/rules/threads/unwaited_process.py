@@ -14,10 +14,19 @@ class UnwaitedProcess(HandleRule):
 
     ## What it does
     Flags `subprocess.Popen(...)` created outside a `with` statement whose
-    child is never reaped: no `wait()`, `communicate()` or `poll()` on it.
+    child is never reaped: no `wait()`, `communicate()` or `poll()` on it,
+    and no `os.waitpid()`, `os.wait4()` or `os.waitid(os.P_PID, ...)` (without
+    `WNOWAIT`) of its pid: `p.pid` itself, a name or attribute holding it
+    (`self.pid = self.proc.pid`), or a function of the module that waits for
+    the pid it is passed.
     `kill()` or `terminate()` alone does not count: the child still has to
     be waited for. A process on `self` counts as waited if any method of the
-    class waits for it. A child started by a function that then exits or
+    class waits for it (also a method that waits for the previous child
+    before it starts the next one). When the class never waits for it and a
+    method that may run more than once rebinds the attribute on every path
+    (not a constructor, not behind `if self.proc is None:`, not after
+    looking at the old value), the message says that each run loses the
+    previous child. A child started by a function that then exits or
     execs the process itself (`os._exit()`, `os.exec*()`, `sys.exit()`) is
     left alone: it is reparented, not leaked. So is a child made by a
     function of the module that returns it: its callers are judged instead.
@@ -76,6 +85,10 @@ class UnwaitedProcess(HandleRule):
     path_message = (
         "the child made by {call} is not waited for {path}: it becomes a zombie; call wait() or communicate() on every path"
     )
+    rebinding_message = (
+        "the child made by {call} is never waited for, and the previous child is lost each time `{method}()` rebinds"
+        " `self.{attr}`: they become zombies; call wait() or communicate()"
+    )
     modules = ("subprocess",)
     trigger = r"Popen"
     kinds = (CHILD_PROCESS,)
@@ -87,7 +100,12 @@ class UnwaitedProcess(HandleRule):
         if self.facts.ends_the_process(handle.call):
             return  # the process exits (or execs) itself: its children are reparented, not leaked
         if not handle.is_released(NEUTRAL_POPEN_METHODS):
-            self.report(handle.call, self.message.format(call=creation.name))
+            method = handle.rebinding_method()
+            if method is not None:
+                message = self.rebinding_message.format(call=creation.name, method=method.name.value, attr=destination.name)
+            else:
+                message = self.message.format(call=creation.name)
+            self.report(handle.call, message)
             return
         path = handle.leaking_path(NEUTRAL_POPEN_METHODS)
         if path is not None:
