@@ -378,16 +378,34 @@ def _run_rules(
             dispatch.setdefault(node_type, []).append((rule, getattr(rule, method_name)))
 
     failed: Dict[Rule, str] = {}
-    for node in tree.visited:
-        for rule, visit in dispatch.get(type(node), ()):
-            if rule in failed:
-                continue
-            try:
-                visit(node)
-            except Exception as error:  # one rule's bug must not cost the others
-                failed[rule] = f"internal error in {rule.code} ({rule.name}): {_one_line(error)}"
-    result.rule_errors = list(failed.values())
-    result.findings = _findings(module, result.path, reported, text)
+    try:
+        for node in tree.visited:
+            for rule, visit in dispatch.get(type(node), ()):
+                if rule in failed:
+                    continue
+                try:
+                    visit(node)
+                except Exception as error:  # one rule's bug must not cost the others
+                    failed[rule] = f"internal error in {rule.code} ({rule.name}): {_one_line(error)}"
+        result.rule_errors = list(failed.values())
+        result.findings = _findings(module, result.path, reported, text)
+    finally:
+        _release(facts)
+
+
+def _release(facts: FileFacts) -> None:
+    """Let the file's tree and facts go now, not at Python's next full
+    collection.  Some facts refer to each other in cycles (a fact that asks
+    another through a callback holding the ``FileFacts``), which only the
+    cycle collector frees, so the whole tree of every file checked waited
+    for it, and its full collections, walking all those trees, took a
+    quarter of a run over a project.  Emptying the attributes of the facts
+    (not of the project's view, which outlives the file) breaks every cycle
+    through them; nothing asks them anything after the file is checked."""
+    for fact in list(vars(facts).values()):
+        if fact is not facts.project and hasattr(fact, "__dict__"):
+            vars(fact).clear()
+    vars(facts).clear()
 
 
 @lru_cache(maxsize=None)
