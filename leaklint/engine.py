@@ -107,6 +107,7 @@ def check_source(
                 candidates += [rule for rule in _offered_rules(selected, offered) if rule not in candidates]
             if not candidates:
                 return result
+            python_tree = None  # both trees of a large file at once would double its peak memory
         elif may_nest_deeply(text):
             _python_syntax_error(text)  # refuses nesting that would crash libcst
         module = _parse(text)
