@@ -3,13 +3,18 @@
 The steps, each skipped when it cannot matter:
 
 1. Decode the bytes the way Python does (BOM, PEP 263 cookie).
-2. Pre-check: a rule whose ``trigger`` text does not occur cannot fire.
-3. A file where no rule can fire is read by Python's own parser alone (ten
-   times cheaper than libcst), so that a broken file is still reported.  A
-   file that libcst will parse skips that parser unless a cheap scan says a
-   statement may nest deeply enough to crash libcst's native parser: then
-   Python's parser refuses it first.  When libcst rejects a file, Python's
-   parser words the error.
+2. Pre-check: a rule whose ``trigger`` text does not occur cannot fire, nor
+   one whose ``modules`` are named in no import (unless the project hands
+   the module what the rule judges: its ``kinds``).
+3. A file where no rule can fire is read by Python's own parser alone (about
+   eight times cheaper than libcst), so that a broken file is still
+   reported.  So is a file where only rules whose trigger asks a question
+   of Python's tree (``Trigger.tree``: is there a ``while True`` with no way
+   out?) can fire: libcst parses it only if one of them answers yes.  A
+   file that libcst will parse anyway skips Python's parser unless a cheap
+   scan says a statement may nest deeply enough to crash libcst's native
+   parser: then Python's parser refuses it first.  When libcst rejects a
+   file, Python's parser words the error.
 4. Parse with libcst, walk the tree once to build the shared facts, drop the
    rules whose modules are not imported, and call each remaining rule's
    ``visit_*`` methods for the nodes it asked for.
@@ -28,7 +33,7 @@ import re
 import tokenize
 import warnings
 from functools import lru_cache
-from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple, Type, Union
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple, Type, Union
 
 import libcst as cst
 
@@ -83,29 +88,35 @@ def check_source(
         selected = all_rules() if rules is None else rules
         candidates = _candidate_rules(text, selected, precheck)
         view = None
-        if not candidates:
-            # No rule can fire: Python's parser alone says whether the file is
-            # broken, and what the file imports whether the project makes it one.
+        offered: Optional[FrozenSet[str]] = None
+        python_tree: Optional[ast.Module] = None
+        if not candidates or (precheck and all(_tree_trigger(rule) is not None for rule in candidates)):
+            # Python's parser alone says whether the file is broken, what the
+            # file imports whether the project makes it a candidate, and
+            # whether the rules that asked for it can fire at all.
             python_tree, python_error = _python_parse(text)
-            if python_error is not None:
+            if python_error is not None and not candidates:
                 raise SourceError(python_error)
-            if project is None or python_tree is None:
-                return result
-            view = project.view(path, summarize(python_tree, bodies=False))
-            result.dependencies = view.dependencies
-            candidates = _offered_rules(selected, view.kinds_offered())
+        if python_tree is not None:
+            if project is not None:
+                view = project.view(path, summarize(python_tree, bodies=False))
+                result.dependencies = view.dependencies
+            candidates = [rule for rule in candidates if _tree_trigger(rule)(python_tree, view)]
+            if view is not None:
+                offered = view.kinds_offered()
+                candidates += [rule for rule in _offered_rules(selected, offered) if rule not in candidates]
             if not candidates:
                 return result
-        if may_nest_deeply(text):
+            python_tree = None  # both trees of a large file at once would double its peak memory
+        elif may_nest_deeply(text):
             _python_syntax_error(text)  # refuses nesting that would crash libcst
         module = _parse(text)
-        offered: FrozenSet[str] = frozenset()
-        if project is not None:
-            if view is None:
-                view = project.view(path, summary_of_cst(module))
-                result.dependencies = view.dependencies
+        if project is not None and offered is None:
+            view = project.view(path, summary_of_cst(module))
+            result.dependencies = view.dependencies
             offered = view.kinds_offered()
             candidates = candidates + [rule for rule in _offered_rules(selected, offered) if rule not in candidates]
+        offered = offered or frozenset()
         _run_rules(module, candidates, result, text, view, offered)
     except SourceError as error:
         result.error = str(error)
@@ -123,22 +134,131 @@ def _offered_rules(rules: Sequence[Type[Rule]], offered: FrozenSet[str]) -> List
 
 
 def _candidate_rules(text: str, rules: Sequence[Type[Rule]], precheck: bool) -> List[Type[Rule]]:
+    """The rules whose trigger text occurs, and one of whose ``modules`` (if
+    they name any) may be imported: the others cannot fire unless the project
+    hands the module what they judge (the engine adds those rules later)."""
     if not precheck:
         return list(rules)
-    # One search for all the triggers first: most files match none of them.
-    if not _combined_trigger(tuple(rules)).search(text):
-        return []
-    return [rule for rule in rules if _trigger(rule).search(text)]
+    # Rules share triggers and modules (the three queue rules): each is
+    # looked for once, the modules first (a few string searches).
+    found_texts: Dict[str, bool] = {}
+    found_imports: Dict[Tuple[str, ...], bool] = {}
+    candidates = []
+    for rule in rules:
+        modules = _module_roots(rule)
+        if modules:
+            if modules not in found_imports:
+                found_imports[modules] = any(_may_import(text, module) for module in modules)
+            if not found_imports[modules]:
+                continue
+        trigger = rule.trigger_text()
+        if trigger not in found_texts:
+            found_texts[trigger] = any(search(text) is not None for search in _fast_searches(trigger))
+        if found_texts[trigger]:
+            candidates.append(rule)
+    return candidates
 
 
 @lru_cache(maxsize=None)
-def _trigger(rule: Type[Rule]) -> "re.Pattern[str]":
-    return rule.trigger_pattern()
+def _fast_searches(pattern: str) -> Tuple[Callable[[str], Optional["re.Match[str]"]], ...]:
+    """Searches that together find a match of ``pattern`` wherever it has one,
+    each fast: Python's ``re`` scans for a pattern's leading literal text as
+    quickly as ``str.find``, but tries an alternation (``a|b``) or a leading
+    ``\\b`` at every character, some forty times slower.  So the top-level
+    alternatives are searched one by one (``a|b`` occurs if ``a`` or ``b``
+    does), and ``\\bword...`` is searched as ``word(?<=\\bword)...``, the same
+    matches with ``word`` first."""
+    if _GLOBAL_FLAGS.match(pattern):
+        return (re.compile(pattern).search,)  # ``(?i)`` holds for every alternative
+    searches = []
+    for alternative in _top_level_alternatives(pattern):
+        leading = _LEADING_WORD.match(alternative)
+        if leading is not None:
+            word = leading.group(1)
+            alternative = f"{word}(?<=\\b{word}){alternative[leading.end():]}"
+        searches.append(re.compile(alternative).search)
+    return tuple(searches)
 
 
-@lru_cache(maxsize=64)
-def _combined_trigger(rules: Tuple[Type[Rule], ...]) -> "re.Pattern[str]":
-    return re.compile("|".join(f"(?:{rule.trigger})" for rule in rules) or "(?!)")
+_LEADING_WORD = re.compile(r"\\b(\w+)(?![*+?{])")
+_GLOBAL_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
+
+
+def _top_level_alternatives(pattern: str) -> List[str]:
+    """``pattern`` split at each ``|`` outside groups and character classes."""
+    alternatives = []
+    depth = 0
+    in_class = False
+    start = 0
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            if char == "]" and not (pattern[index - 1] == "[" or pattern[index - 2 : index] == "[^"):
+                in_class = False
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            alternatives.append(pattern[start:index])
+            start = index + 1
+        index += 1
+    alternatives.append(pattern[start:])
+    return alternatives
+
+
+@lru_cache(maxsize=None)
+def _module_roots(rule: Type[Rule]) -> Tuple[str, ...]:
+    """The first part of each of the rule's modules: every import of
+    ``concurrent.futures`` names ``concurrent`` (``from concurrent import futures``)."""
+    return tuple(dict.fromkeys(module.partition(".")[0] for module in rule.modules))
+
+
+_BETWEEN_TOKENS = frozenset(" \t\f\v\r\n\\")
+
+
+def _may_import(text: str, module: str) -> bool:
+    """``module`` occurs where an import names it: followed by no letter,
+    digit or underscore, and after ``import``, ``from`` or a comma (``import
+    os, queue``) with only spaces or backslashes between.  Every import
+    statement that binds it does (the ``ImportTable`` that the rules ask
+    reads the same text), so no match means the module is not imported; a
+    comment or a string may match too, which only costs the parse."""
+    start = text.find(module)
+    while start != -1:
+        end = start + len(module)
+        if end == len(text) or not _is_word_char(text[end]):
+            before = start - 1
+            while before >= 0 and text[before] in _BETWEEN_TOKENS:
+                before -= 1
+            if before >= 0 and (text[before] == "," or _keyword_ends_at(text, before)):
+                return True
+        start = text.find(module, end)
+    return False
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _keyword_ends_at(text: str, last: int) -> bool:
+    """``import`` or ``from`` ends at index ``last``, a whole word on its left."""
+    for keyword in ("import", "from"):
+        first = last - len(keyword) + 1
+        if first >= 0 and text.startswith(keyword, first) and (first == 0 or not _is_word_char(text[first - 1])):
+            return True
+    return False
+
+
+@lru_cache(maxsize=None)
+def _tree_trigger(rule: Type[Rule]) -> Optional[Callable[[ast.Module, Optional[ModuleView]], bool]]:
+    return rule.tree_trigger()
 
 
 # What CPython says when a file nests deeper than any parser should follow.
@@ -259,16 +379,34 @@ def _run_rules(
             dispatch.setdefault(node_type, []).append((rule, getattr(rule, method_name)))
 
     failed: Dict[Rule, str] = {}
-    for node in tree.visited:
-        for rule, visit in dispatch.get(type(node), ()):
-            if rule in failed:
-                continue
-            try:
-                visit(node)
-            except Exception as error:  # one rule's bug must not cost the others
-                failed[rule] = f"internal error in {rule.code} ({rule.name}): {_one_line(error)}"
-    result.rule_errors = list(failed.values())
-    result.findings = _findings(module, result.path, reported, text)
+    try:
+        for node in tree.visited:
+            for rule, visit in dispatch.get(type(node), ()):
+                if rule in failed:
+                    continue
+                try:
+                    visit(node)
+                except Exception as error:  # one rule's bug must not cost the others
+                    failed[rule] = f"internal error in {rule.code} ({rule.name}): {_one_line(error)}"
+        result.rule_errors = list(failed.values())
+        result.findings = _findings(module, result.path, reported, text)
+    finally:
+        _release(facts)
+
+
+def _release(facts: FileFacts) -> None:
+    """Let the file's tree and facts go now, not at Python's next full
+    collection.  Some facts refer to each other in cycles (a fact that asks
+    another through a callback holding the ``FileFacts``), which only the
+    cycle collector frees, so the whole tree of every file checked waited
+    for it, and its full collections, walking all those trees, took a
+    quarter of a run over a project.  Emptying the attributes of the facts
+    (not of the project's view, which outlives the file) breaks every cycle
+    through them; nothing asks them anything after the file is checked."""
+    for fact in list(vars(facts).values()):
+        if fact is not facts.project and hasattr(fact, "__dict__"):
+            vars(fact).clear()
+    vars(facts).clear()
 
 
 @lru_cache(maxsize=None)

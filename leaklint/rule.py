@@ -10,6 +10,8 @@ A rule is a small class in its own file under ``leaklint/rules/<family>/``::
         message = "..."
         modules = ()                  # the rule runs only if one of these is imported
         trigger = r"\bwhile ..."      # a file without a match is not even parsed
+        # or, where the text lets through many files the rule cannot fire in:
+        trigger = Trigger(r"\bwhile ...", tree=may_loop_forever)
 
         def visit_While(self, node):
             ...
@@ -27,13 +29,15 @@ in ``check_handle``, from where the handle goes.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import re
-from typing import Callable, ClassVar, Dict, Optional, Tuple, Type
+from typing import Callable, ClassVar, Dict, NamedTuple, Optional, Tuple, Type, Union
 
 import libcst as cst
 
 from leaklint.analysis import FileFacts
+from leaklint.analysis.project import ModuleView
 from leaklint.analysis.creations import Creation
 from leaklint.analysis.edits import PlannedFix
 from leaklint.analysis.handles import Handle
@@ -42,12 +46,27 @@ from leaklint.analysis.handles import Handle
 Reporter = Callable[["Rule", cst.CSTNode, str, Optional[PlannedFix]], None]
 
 
+class Trigger(NamedTuple):
+    """What must be in a file for a rule to fire: ``text``, a regular
+    expression that must match somewhere in the source, and ``tree``, a
+    question about Python's parse tree of the file (and the project as the
+    module sees it, when known) that must be answered True.  The engine asks
+    ``tree`` only where Python's parser is cheaper than what it saves: when
+    every rule whose text matched has such a question, before libcst parses
+    the file, so a False from all of them saves the parse.  Each question is
+    a necessary condition for the rule's findings (see
+    :mod:`leaklint.analysis.prechecks`)."""
+
+    text: str
+    tree: Optional[Callable[[ast.Module, Optional[ModuleView]], bool]] = None
+
+
 class Rule:
     code: ClassVar[str] = ""
     name: ClassVar[str] = ""
     message: ClassVar[str] = ""
     modules: ClassVar[Tuple[str, ...]] = ()
-    trigger: ClassVar[str] = ""
+    trigger: ClassVar[Union[str, Trigger]] = ""
     # The kinds of thing the rule judges (``creations.TASK``...,
     # ``project.COROUTINE``): the engine also runs it where the project hands
     # the module one, whatever the module's text and imports.
@@ -90,8 +109,18 @@ class Rule:
         return found
 
     @classmethod
+    def trigger_text(cls) -> str:
+        """The regular expression of the trigger."""
+        return cls.trigger.text if isinstance(cls.trigger, Trigger) else cls.trigger
+
+    @classmethod
     def trigger_pattern(cls) -> "re.Pattern[str]":
-        return re.compile(cls.trigger)
+        return re.compile(cls.trigger_text())
+
+    @classmethod
+    def tree_trigger(cls) -> Optional[Callable[[ast.Module, Optional[ModuleView]], bool]]:
+        """The trigger's question about Python's parse tree, if it has one."""
+        return cls.trigger.tree if isinstance(cls.trigger, Trigger) else None
 
     @classmethod
     def documentation(cls) -> str:

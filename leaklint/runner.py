@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import multiprocessing
 import os
 import stat as stat_module
@@ -152,20 +153,42 @@ def check_files(
         results[index] = result
 
     jobs = max(1, jobs or os.cpu_count() or 1)
-    if jobs == 1 or len(tasks) < 2 or sum(sizes.values()) < _IN_PROCESS_BYTES:
-        for index, path, known_hash in tasks:
-            record(index, _check_one(checker, path, known_hash, cache is not None, timeout))
-    else:
-        largest_first = sorted(tasks, key=lambda task: -sizes[task[0]])
-        large = [[task] for task in largest_first if sizes[task[0]] >= _LARGE_FILE_BYTES]
-        small = _chunks([task for task in largest_first if sizes[task[0]] < _LARGE_FILE_BYTES], sizes, jobs)
-        _run_pool(checker, large, small, jobs, cache is not None, timeout, record)
+    with _fewer_collections():
+        if jobs == 1 or len(tasks) < 2 or sum(sizes.values()) < _IN_PROCESS_BYTES:
+            for index, path, known_hash in tasks:
+                record(index, _check_one(checker, path, known_hash, cache is not None, timeout))
+        else:
+            largest_first = sorted(tasks, key=lambda task: -sizes[task[0]])
+            large = [[task] for task in largest_first if sizes[task[0]] >= _LARGE_FILE_BYTES]
+            small = _chunks([task for task in largest_first if sizes[task[0]] < _LARGE_FILE_BYTES], sizes, jobs)
+            _run_pool(checker, large, small, jobs, cache is not None, timeout, record)
     if cache is not None:
         cache.save(absolute)
     return [
         result if result is not None else FileResult(path, error="not checked: leaklint lost its result (a bug)")
         for path, result in zip(paths, results)
     ]
+
+
+# Python's cycle collector runs a young collection every 700 new objects (and
+# each tenth of those a middle one): tuned for programs that keep little.
+# Checking a file builds a syntax tree of 10^5 to 10^6 objects and drops it
+# whole, freed by reference counting (``engine._release`` breaks the facts'
+# cycles), so at that pace every parse pays hundreds of collections that
+# find nothing to free, a fifth of a run's time.  While it checks files the
+# command runs them less often; the plugins leave their host's collector
+# alone.  Workers are forked inside, and inherit it.
+_COLLECTOR_THRESHOLDS = (50_000, 20, 100)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    previous = gc.get_threshold()
+    gc.set_threshold(*_COLLECTOR_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 def read_regular_file(path: str) -> Tuple[bytes, os.stat_result]:

@@ -97,11 +97,14 @@ def test_findings_are_the_same_with_any_jobs_and_cache(corpus, tmp_path, pool_al
 
 
 def test_precheck_changes_no_finding_on_a_real_tree():
+    from leaklint.analysis.project import ProjectIndex
+
     rules = select_rules()
+    index = ProjectIndex()  # as the command checks: the pre-checks ask the project too
     for path in stdlib_sample():
         source = Path(path).read_bytes()
-        with_precheck = check_source(source, path, rules)
-        without = check_source(source, path, rules, precheck=False)
+        with_precheck = check_source(source, path, rules, project=index)
+        without = check_source(source, path, rules, precheck=False, project=index)
         assert with_precheck.findings == without.findings, path
         if with_precheck.error != without.error:
             # Valid Python that libcst rejects (``(name): int = 1`` in 3.13's
@@ -324,3 +327,171 @@ def test_an_unreadable_file_is_an_error_in_every_route(tmp_path, pool_always):
     assert expected[-1][2].startswith("cannot read: ")
     assert outcome(check_files(paths, settings, jobs=2, cache_dir=tmp_path / "cache")) == expected
     assert outcome(check_files(paths, settings, jobs=2, cache_dir=tmp_path / "cache")) == expected
+
+
+# -- the pre-checks themselves ---------------------------------------------------------
+
+# A trigger's text, searched the engine's fast way, must match where the
+# regular expression does: the alternatives one by one, a leading ``\b`` moved
+# behind the word.
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"create_task|ensure_future|\bTask\b",
+        r"\basync\b|asyncio",
+        r"\bwhile[ \t(]+(?:True|not\b|[\d\"'(.])",
+        r"a(?:b|c)|[|x]|d\|e",
+        r"(?i)event|condition",
+        r"\bwhile+",
+    ],
+)
+def test_fast_trigger_searches_match_where_the_pattern_does(pattern):
+    import re
+
+    from leaklint.engine import _fast_searches
+
+    texts = [
+        "", "Task", "Tasks", "MyTask", "t = Task(x)", "async def f(): pass", "asynchronous", "xasync", "import asyncio",
+        "while True:", "awhile True:", "while (1):", "while x:", "ab", "ac", "|", "x", "d|e", "d", "EVENT", "Condition",
+        "whilee", "whil", "\nwhile\t'x'",
+    ]
+    searches = _fast_searches(pattern)
+    for text in texts:
+        assert (re.search(pattern, text) is not None) == any(search(text) for search in searches), (pattern, text)
+
+
+@pytest.mark.parametrize(
+    "text, imported",
+    [
+        ("import asyncio", True),
+        ("import os, asyncio", True),
+        ("import os, \\\n    asyncio.tasks", True),
+        ("from asyncio.tasks import sleep", True),
+        ("from\tasyncio import (\n    sleep,\n)", True),
+        ("if TYPE_CHECKING: import asyncio", True),
+        ("import os; import asyncio as aio", True),
+        ("x = asyncio.sleep(1)", False),
+        ("# this module needs asyncio", False),
+        ("import asyncio_extras", False),
+        ("import myasyncio", False),
+        ("from concurrent import asyncio_like", False),
+        ("from pkg import asyncio_helpers", False),
+    ],
+)
+def test_a_module_is_imported_only_where_its_name_follows_import_from_or_a_comma(text, imported):
+    from leaklint.engine import _may_import
+
+    assert _may_import(text, "asyncio") is imported
+    if imported:  # the engine's own reading of imports agrees
+        import libcst as cst
+
+        from leaklint.analysis.names import ImportTable
+        from leaklint.analysis.tree import SyntaxTree
+
+        assert ImportTable(SyntaxTree(cst.parse_module(text))).imports_any(("asyncio",))
+
+
+def test_a_rule_whose_modules_are_not_imported_is_no_candidate():
+    from leaklint.engine import _candidate_rules
+
+    rules = select_rules()
+    codes = lambda text: {rule.code for rule in _candidate_rules(text, rules, True)}  # noqa: E731
+    assert "LL101" not in codes("loop.create_task(work())\n")  # no asyncio imported: it cannot fire
+    assert "LL101" in codes("import asyncio\nasyncio.create_task(work())\n")
+
+
+# Each case: a module, whether LL103 reports in it, and what the pre-check
+# says.  It must say True wherever the rule reports (else a finding is lost);
+# where it says False the libcst parse is saved.  It may say True where the
+# rule finds nothing after all (a coroutine put into a list: what becomes of
+# the list decides).
+DROPPED_COROUTINES = [
+    ("async def f(): pass\ndef g():\n    f()\n", True, True),
+    ("async def f(): pass\nasync def g():\n    _ = f()\n", True, True),
+    ("async def f(): pass\nasync def g():\n    c = f()\n", True, True),
+    ("async def f(): pass\nasync def g():\n    [f(), f()]\n", True, True),
+    ("async def f(): pass\nasync def g(x):\n    f() if x else None\n", True, True),
+    ("async def f(): pass\ndef make():\n    return f()\nasync def g():\n    make()\n", True, True),
+    ("class A:\n    async def run(self): pass\n    def go(self):\n        self.run()\n", True, True),
+    ("import asyncio\nasync def g():\n    asyncio.sleep(1)\n", True, True),
+    ("from asyncio import sleep as nap\nasync def g():\n    nap(1)\n", True, True),
+    ("async def f(): pass\nasync def g():\n    pending = []\n    pending.append(f())\n", False, True),
+    ("async def f(): pass\nasync def g():\n    await f()\n", False, False),
+    ("async def f(): pass\nasync def g():\n    return f()\n", False, False),
+    ("async def f(): pass\ndef g(loop):\n    loop.run_until_complete(f())\n", False, False),
+    ("async def f(): pass\ndef g():\n    print('f')\n", False, False),
+    ("def f(): return 1\ndef g():\n    f()\n", False, False),
+    ("def f(): return g()\ndef h():\n    f()\n", False, True),  # ``g`` may be anything
+]
+
+
+@pytest.mark.parametrize("source, reported, may_drop", DROPPED_COROUTINES)
+def test_the_dropped_coroutine_pre_check_says_yes_wherever_ll103_reports(source, reported, may_drop):
+    from leaklint.analysis.prechecks import may_drop_a_coroutine
+    from leaklint.registry import rule_by_code
+
+    rule = [rule_by_code("LL103")]
+    assert bool(check_source(source, "case.py", rule, precheck=False).findings) is reported
+    assert may_drop_a_coroutine(ast.parse(source), None) is may_drop
+    assert check_source(source, "case.py", rule).findings == check_source(source, "case.py", rule, precheck=False).findings
+
+
+ENDLESS_LOOPS = [
+    ("def f():\n    while True:\n        work()\n", True),
+    ("def f():\n    while 1:\n        for x in y:\n            break\n", True),
+    ("def f():\n    while True:\n        if done():\n            break\n", False),
+    ("def f():\n    while True:\n        for x in y:\n            pass\n        else:\n            break\n", False),
+    ("def f():\n    while True:\n        return work()\n", False),
+    ("def f():\n    while True:\n        raise StopIteration\n", False),
+    ("def f():\n    while x:\n        work()\n", False),
+]
+
+
+@pytest.mark.parametrize("source, reported", ENDLESS_LOOPS)
+def test_the_endless_loop_pre_check_says_yes_wherever_ll301_reports(source, reported):
+    from leaklint.analysis.prechecks import may_loop_forever
+    from leaklint.registry import rule_by_code
+
+    rule = [rule_by_code("LL301")]
+    assert bool(check_source(source, "case.py", rule, precheck=False).findings) is reported
+    assert may_loop_forever(ast.parse(source), None) is reported  # each case is decided by exits alone
+    assert check_source(source, "case.py", rule).findings == check_source(source, "case.py", rule, precheck=False).findings
+
+
+def test_a_file_no_tree_trigger_fires_in_is_not_parsed_by_libcst(monkeypatch):
+    from leaklint import engine
+
+    parsed = []
+    original = engine._parse
+    monkeypatch.setattr(engine, "_parse", lambda text: parsed.append(text) or original(text))
+    quiet = "async def f(): pass\nasync def g():\n    await f()\n    while True:\n        break\n"
+    assert check_source(quiet).findings == [] and parsed == []
+    loud = quiet.replace("await f()", "f()")
+    assert [finding.code for finding in check_source(loud).findings] == ["LL103"] and parsed == [loud]
+
+
+@pytest.mark.parametrize(
+    "main",
+    [
+        "from helpers import fetch\nasync def go():\n    fetch()\n",
+        "import helpers\nasync def go():\n    helpers._refresh()\n",
+        "from helpers import Base\nclass Client(Base):\n    async def go(self):\n        self.reconnect()\n",
+    ],
+)
+def test_the_dropped_coroutine_pre_check_asks_the_project(tmp_path, main):
+    from leaklint.analysis.prechecks import may_drop_a_coroutine
+    from leaklint.analysis.project import ProjectIndex
+    from leaklint.analysis.summary import summarize
+
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    (tmp_path / "helpers.py").write_text(
+        "async def fetch(): pass\nasync def _refresh(): pass\nclass Base:\n    async def reconnect(self): pass\n", encoding="utf-8"
+    )
+    path = tmp_path / "main.py"
+    path.write_text(main, encoding="utf-8")
+    tree = ast.parse(main)
+    assert not may_drop_a_coroutine(tree, None)  # alone, nothing here makes a coroutine
+    assert may_drop_a_coroutine(tree, ProjectIndex().view(str(path), summarize(tree, bodies=False)))
+    with_precheck = check_source(main, str(path), project=ProjectIndex())
+    assert [finding.code for finding in with_precheck.findings] == ["LL103"]
+    assert with_precheck.findings == check_source(main, str(path), project=ProjectIndex(), precheck=False).findings

@@ -55,16 +55,47 @@ def _child_fields(node_type: type) -> Tuple[str, ...]:
     return fields
 
 
+# What a field's value is, by its type: a node, a sequence of nodes, or
+# neither (a string, None, a sentinel).  A dictionary lookup instead of
+# ``isinstance(value, cst.CSTNode)``, an ABC check that costs ten times more.
+_NODE, _SEQUENCE, _NEITHER = 1, 2, 3  # all true: a type not seen yet reads as None
+_value_kinds: Dict[type, int] = {list: _SEQUENCE, tuple: _SEQUENCE}
+
+
+def _kind_of(value_type: type) -> int:
+    kind = _value_kinds.get(value_type)
+    if kind is None:
+        kind = _value_kinds[value_type] = _NODE if issubclass(value_type, cst.CSTNode) else _NEITHER
+    return kind
+
+
 def iter_children(node: cst.CSTNode) -> Iterator[Tuple[str, cst.CSTNode]]:
     """The (field name, child) pairs of ``node`` that carry meaning."""
+    kind_of = _value_kinds.get
     for name in _child_fields(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        kind = kind_of(type(value)) or _kind_of(type(value))
+        if kind == _NODE:
             yield name, value
-        elif isinstance(value, (list, tuple)):
+        elif kind == _SEQUENCE:
             for item in value:
-                if isinstance(item, cst.CSTNode):
+                if (kind_of(type(item)) or _kind_of(type(item))) == _NODE:
                     yield name, item
+
+
+def _append_children(node: cst.CSTNode, into: List[cst.CSTNode]) -> None:
+    """Append the children of ``node`` that carry meaning to ``into``: what
+    ``iter_children`` yields, without a generator's cost per node."""
+    kind_of = _value_kinds.get
+    for name in _child_fields_cache.get(type(node)) or _child_fields(type(node)):
+        value = getattr(node, name)
+        kind = kind_of(type(value)) or _kind_of(type(value))
+        if kind == _NODE:
+            into.append(value)
+        elif kind == _SEQUENCE:
+            for item in value:
+                if (kind_of(type(item)) or _kind_of(type(item))) == _NODE:
+                    into.append(item)
 
 
 SCOPE_TYPES = (cst.Module, cst.FunctionDef, cst.ClassDef, cst.Lambda)
@@ -99,18 +130,26 @@ class SyntaxTree:
         names = self.names
         attributes = self.attributes
         visited = self.visited
+        calls = self.calls
+        fields_of = _child_fields_cache.get
+        kind_of = _value_kinds.get
+        # A Name that labels (``x.attr``, ``f(keyword=...)``) is not pushed,
+        # unless a rule visits names: then every Name is, and sorted out here.
+        visits_names = cst.Name in visited_types
         stack: List[cst.CSTNode] = [self.module]
+        push = stack.append
+        pop = stack.pop
         while stack:
-            node = stack.pop()
+            node = pop()
             node_type = type(node)
             if node_type in visited_types:
                 visited.append(node)
             if node_type is cst.Name:
-                if not _is_label(node, parent[node]):
+                if not visits_names or not _is_label(node, parent[node]):
                     names[node.value].append(node)
                 continue
             if node_type is cst.Call:
-                self.calls.append(node)
+                calls.append(node)
             elif node_type is cst.Attribute:
                 attributes[node.attr.value].append(node)
             elif node_type is cst.Import or node_type is cst.ImportFrom:
@@ -119,16 +158,19 @@ class SyntaxTree:
                 self.class_defs.append(node)
             elif node_type is cst.FunctionDef:
                 self.function_defs.append(node)
-            for field_name in _child_fields(node_type):
+            label = None if visits_names else _LABEL_FIELDS.get(node_type)
+            for field_name in fields_of(node_type) or _child_fields(node_type):
                 value = getattr(node, field_name)
-                if isinstance(value, cst.CSTNode):
+                kind = kind_of(type(value)) or _kind_of(type(value))
+                if kind == _NODE:
                     parent[value] = node
-                    stack.append(value)
-                elif isinstance(value, (list, tuple)):
+                    if field_name != label or type(value) is not cst.Name:
+                        push(value)
+                elif kind == _SEQUENCE:
                     for item in value:
-                        if isinstance(item, cst.CSTNode):
+                        if (kind_of(type(item)) or _kind_of(type(item))) == _NODE:
                             parent[item] = node
-                            stack.append(item)
+                            push(item)
         # The walk is depth-first but not in source order: findings are sorted
         # by position at the end, so no rule depends on the order.
 
@@ -294,6 +336,10 @@ _RAISES_CONTEXTS = frozenset({"raises", "assertRaises", "assertRaisesRegex"})
 _WARNS_CONTEXTS = frozenset({"warns", "assertWarns", "assertWarnsRegex", "check_warnings"})
 
 
+# The field of each node type whose Name labels something (see ``_is_label``).
+_LABEL_FIELDS: Dict[type, str] = {cst.Attribute: "attr", cst.Arg: "keyword", cst.ImportFrom: "module"}
+
+
 def _is_label(name: cst.Name, parent: cst.CSTNode) -> bool:
     """A Name that labels something rather than referring to a variable:
     ``x.attr``, ``f(keyword=...)``, ``from module import ...``."""
@@ -315,13 +361,15 @@ def walk_scope(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Every node under ``root`` that runs as part of it: nested function,
     class and lambda bodies are left out (they run at another time)."""
     stack: List[cst.CSTNode] = [root]
+    children: List[cst.CSTNode] = []
     while stack:
         node = stack.pop()
         yield node
-        for _, child in iter_children(node):
-            if isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-                continue
-            stack.append(child)
+        _append_children(node, children)
+        for child in children:
+            if type(child) not in _FUNCTION_OR_CLASS:
+                stack.append(child)
+        children.clear()
 
 
 def walk_all(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -330,7 +378,7 @@ def walk_all(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(child for _, child in iter_children(node))
+        _append_children(node, stack)
 
 
 def is_generator(function: Optional[cst.FunctionDef]) -> bool:

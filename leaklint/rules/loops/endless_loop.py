@@ -3,7 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from leaklint.analysis.loops import exits_through_handler, find_exit, is_constant_true, is_main_program_loop
-from leaklint.rule import Rule
+from leaklint.analysis.prechecks import may_loop_forever
+from leaklint.rule import Rule, Trigger
 
 
 class EndlessLoop(Rule):
@@ -56,7 +57,7 @@ class EndlessLoop(Rule):
     code = "LL301"
     name = "endless-loop"
     message = "this loop has no exit (no break, return or raise) and no cancellation point"
-    trigger = r"\bwhile[ \t(]+(?:True|not\b|[\d\"'(.]|[rRbBuUfF]{1,2}[\"'])"
+    trigger = Trigger(r"\bwhile[ \t(]+(?:True|not\b|[\d\"'(.]|[rRbBuUfF]{1,2}[\"'])", tree=may_loop_forever)
 
     def visit_While(self, node: cst.While) -> None:
         if not is_constant_true(node.test):

@@ -3,9 +3,10 @@ from __future__ import annotations
 import libcst as cst
 
 from leaklint.analysis.handles import DISCARDED, LOCAL
+from leaklint.analysis.prechecks import may_drop_a_coroutine
 from leaklint.analysis.project import COROUTINE
 from leaklint.fix_builders import await_call
-from leaklint.rule import Rule
+from leaklint.rule import Rule, Trigger
 
 
 class UnawaitedCoroutine(Rule):
@@ -75,7 +76,7 @@ class UnawaitedCoroutine(Rule):
     code = "LL103"
     name = "unawaited-coroutine"
     message = "{call}() makes a coroutine that is never awaited: it never runs"
-    trigger = r"\basync\b|asyncio"
+    trigger = Trigger(r"\basync\b|asyncio", tree=may_drop_a_coroutine)
     kinds = (COROUTINE,)
 
     def visit_Call(self, node: cst.Call) -> None:
