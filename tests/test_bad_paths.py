@@ -25,7 +25,7 @@ import pytest
 import leaklint.cli as cli
 from tests.expectations import ROOT
 
-LEAK = "import asyncio\n\n\nasync def main():\n    asyncio.create_task(main())\n"  # LL101 at 5:5
+LEAK = "import asyncio\n\n\nasync def main():\n    asyncio.create_task(asyncio.sleep(1))\n"  # LL101 at 5:5
 
 
 def leaklint(args: List[str], cwd: Path, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
@@ -155,7 +155,7 @@ def _generated(megabytes: float) -> str:
     (as large generated files are), so the run stays within the per-file limit."""
     doc = "    " + "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 70 + "\n"
     block = (
-        'async def handler_{n}(request):\n    """Handle it.\n\n' + doc + '    """\n    return compute(request) * 2\n\n\n'
+        'async def handler_{n}(request):\n    """Handle it.\n\n' + doc + '    """\n    return await compute(request)\n\n\n'
         "async def spawn_{n}():\n    # " + "x" * 2000 + "\n    asyncio.create_task(handler_{n}(None))\n\n\n"
     )
     parts, size, n = ["import asyncio\n\n\n"], 0, 0

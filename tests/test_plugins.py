@@ -32,9 +32,9 @@ import threading
 
 
 async def main():
-    asyncio.create_task(main())
-    asyncio.create_task(main())  # noqa: LL101
-    asyncio.create_task(main())  # pylint: disable=dangling-task
+    asyncio.create_task(asyncio.sleep(1))
+    asyncio.create_task(asyncio.sleep(1))  # noqa: LL101
+    asyncio.create_task(asyncio.sleep(1))  # pylint: disable=dangling-task
     worker = threading.Thread(target=main)
     worker.start()
     while True:
@@ -244,7 +244,7 @@ def test_pylint_adapter_in_process():
     keys = [(message.line, message.col_offset + 1, message.msg_id) for message in messages]
     assert keys == sorted(symbols(TASK_6, TASK_7, TASK_8, THREAD_9, LOOP_11))
     assert messages[0].args.startswith("the task made by asyncio.create_task is dropped")
-    assert (messages[0].end_line, messages[0].end_col_offset) == (6, len("    asyncio.create_task(main())"))
+    assert (messages[0].end_line, messages[0].end_col_offset) == (6, len("    asyncio.create_task(asyncio.sleep(1))"))
 
 
 def test_pylint_adapter_passes_only_enabled_rules_to_the_core(monkeypatch):
