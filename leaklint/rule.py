@@ -146,3 +146,17 @@ class HandleRule(Rule):
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:
         raise NotImplementedError
+
+    # Set by a rule whose handle a method may rebind: formatted with
+    # ``method`` and ``attr`` besides the fields of ``message``.
+    rebinding_message: str = ""
+
+    def report_never_released(self, handle: Handle, **fields: str) -> None:
+        """Report a handle nobody releases; when a method that may run more
+        than once rebinds it, say that the previous one is lost there."""
+        method = handle.rebinding_method() if self.rebinding_message else None
+        if method is not None:
+            message = self.rebinding_message.format(method=method.name.value, attr=handle.destination.name, **fields)
+        else:
+            message = self.message.format(**fields)
+        self.report(handle.call, message)

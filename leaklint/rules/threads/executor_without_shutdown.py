@@ -95,13 +95,8 @@ class ExecutorWithoutShutdown(HandleRule):
             return
         release = "shutdown()" if creation.kind == EXECUTOR else "close() and join()"
         if not handle.is_released(NEUTRAL_POOL_METHODS):
-            method = handle.rebinding_method()
-            if method is not None:
-                what = "executor" if creation.kind == EXECUTOR else "pool"
-                message = self.rebinding_message.format(call=creation.name, what=what, method=method.name.value, attr=destination.name, release=release)
-            else:
-                message = self.message.format(call=creation.name, release=release)
-            self.report(handle.call, message)
+            what = "executor" if creation.kind == EXECUTOR else "pool"
+            self.report_never_released(handle, call=creation.name, release=release, what=what)
             return
         path = handle.leaking_path(NEUTRAL_POOL_METHODS)
         if path is not None:

@@ -117,12 +117,7 @@ class UnjoinedThread(HandleRule):
         if not workers.runs_until_stopped(handle.call, creation):
             return  # a one-shot worker ends by itself: the interpreter waits for it at exit
         if not handle.is_released(NEUTRAL_WORKER_METHODS):
-            method = handle.rebinding_method()
-            if method is not None:
-                message = self.rebinding_message.format(call=creation.name, method=method.name.value, attr=destination.name)
-            else:
-                message = self.message.format(call=creation.name)
-            self.report(handle.call, message)
+            self.report_never_released(handle, call=creation.name)
             return
         # Only a started worker needs joining: the paths run from start().
         path = handle.leaking_path(NEUTRAL_WORKER_METHODS, after="start")

@@ -100,12 +100,7 @@ class UnwaitedProcess(HandleRule):
         if self.facts.ends_the_process(handle.call):
             return  # the process exits (or execs) itself: its children are reparented, not leaked
         if not handle.is_released(NEUTRAL_POPEN_METHODS):
-            method = handle.rebinding_method()
-            if method is not None:
-                message = self.rebinding_message.format(call=creation.name, method=method.name.value, attr=destination.name)
-            else:
-                message = self.message.format(call=creation.name)
-            self.report(handle.call, message)
+            self.report_never_released(handle, call=creation.name)
             return
         path = handle.leaking_path(NEUTRAL_POPEN_METHODS)
         if path is not None:
