@@ -66,6 +66,7 @@ _POOL_FILES = (
 )
 
 _LEAKLINT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_LONGEST_STACK = 24  # entries of a creation stack joined with its tasks' stacks
 _USER, _LIBRARY, _OWN = 0, 1, 2  # where a frame's file is; leaklint's own frames are left out
 
 
@@ -92,7 +93,7 @@ class Record(weakref.ref):
 
     __slots__ = (
         "seq", "kind", "_name", "detail", "pid", "ident", "creator",
-        "stack", "start", "end", "owner", "tag", "daemon", "key", "lost",
+        "own_stack", "parent", "_stack", "start", "end", "owner", "tag", "daemon", "lost",
     )
 
     def __new__(cls, obj: Any, seq: int, kind: str, name: Optional[str], detail: str, stack: Stack,
@@ -109,13 +110,14 @@ class Record(weakref.ref):
         self.pid: Optional[int] = None
         self.ident: Optional[int] = None  # a thread's ident once it runs
         self.creator = threading.get_ident()  # the thread that created it
-        self.stack = stack
+        self.own_stack = stack  # up to the event loop, when made in a task
+        self.parent: Optional[Record] = None  # the task it was made in, if recorded
+        self._stack: Optional[Stack] = None
         self.start = time.perf_counter()
         self.end: Optional[float] = None
         self.owner: Optional[Record] = None  # the executor a worker belongs to
         self.tag = tag  # set while a longer-lived scope creates things
         self.daemon = False
-        self.key = 0  # a task's id() while it lives
         self.lost = False  # a task destroyed while pending
 
     @property
@@ -127,6 +129,24 @@ class Record(weakref.ref):
                 return "?"
             self._name = get_name()
         return self._name
+
+    @property
+    def stack(self) -> Stack:
+        """The creation stack: its own frames and, when it was made in a task,
+        that task's creation stack after them, as goleak says "created by".
+        Joined when a report asks, and kept short, so that a long chain of
+        tasks that start tasks costs nothing while recording."""
+        if self._stack is None:
+            stack = self.own_stack
+            parent, seen = self.parent, 1
+            while parent is not None and len(stack) < _LONGEST_STACK and seen < _LONGEST_STACK:
+                gap: Stack = () if stack and isinstance(stack[-1], int) else (-1,)
+                stack = stack + gap + parent.own_stack
+                parent, seen = parent.parent, seen + 1
+            if len(stack) > _LONGEST_STACK:
+                stack = stack[:_LONGEST_STACK] + (-1,)
+            self._stack = stack
+        return self._stack
 
     @property
     def ref(self) -> "Record":
@@ -170,8 +190,12 @@ class Recorder:
         self._patches: List[Tuple[Any, str, Any, Any]] = []  # owner, attribute, original, wrapper
         self._library: Dict[str, int] = {}  # file -> _USER, _LIBRARY or _OWN
         self._codes: Dict[int, Tuple[Any, int]] = {}  # id(code) -> (code, where its file is)
-        self._stacks: Dict[Tuple[int, ...], Stack] = {}
+        self._stacks: Dict[Tuple[int, ...], Tuple[Stack, bool]] = {}
         self._roots = _library_roots()
+        self._boundaries = _loop_boundaries()
+        import asyncio
+
+        self._current_task = asyncio.current_task
         self._threads: Dict[int, Record] = {}  # id(thread) -> record, while it runs
         self._by_object: "weakref.WeakKeyDictionary[Any, Record]" = weakref.WeakKeyDictionary()
         self._executors: Dict[int, Record] = {}  # id(executor) -> record, while alive
@@ -227,6 +251,8 @@ class Recorder:
                 return "still running"
         elif kind == TASK:
             if obj is None:
+                if record.end is None:  # freed unseen (no callback without a timeline): ended by now
+                    record.end = time.perf_counter()
                 return "destroyed while pending" if record.lost else None
             if not obj.done():
                 record.name  # while the task can still tell it
@@ -350,6 +376,9 @@ class Recorder:
                 record.end = now()
 
         timeline = self.timeline
+        # Without a timeline no end time is wanted, only whether a task is
+        # still alive: no callback at all, neither when done nor when freed.
+        on_freed = freed if timeline else None
 
         # The hot path (100,000 tasks in the benchmark), inlined.  A done
         # callback costs each task a turn of the loop, so it is added only for
@@ -362,10 +391,11 @@ class Recorder:
             if recorder.active:
                 try:
                     seq = next(counter)
+                    stack, _, parent = stack_of(sys._getframe(1), False)
                     record = Record(task, seq, TASK, None, getattr(coro, "__qualname__", "?"),
-                                    stack_of(sys._getframe(1), False)[0], recorder.tag, freed)
-                    record.key = id(task)
-                    tasks[record.key] = record
+                                    stack, recorder.tag, on_freed)
+                    record.parent = parent
+                    tasks[id(task)] = record
                     recorder.records[seq] = record
                     if timeline:
                         task.add_done_callback(record.finish)
@@ -488,10 +518,11 @@ class Recorder:
 
     def _record(self, kind: str, name: str, detail: str, obj: Any, owned: bool = False,
                 callback: Optional[Callable[..., Any]] = None) -> Record:
-        stack, owner = self._stack(sys._getframe(1), owned)
+        stack, owner, parent = self._stack(sys._getframe(1), owned)
         seq = next(self._seq)
         record = Record(obj, seq, kind, name, detail, stack, self.tag, callback)
         record.owner = owner
+        record.parent = parent
         self.records[seq] = record
         return record
 
@@ -500,28 +531,38 @@ class Recorder:
         for key in [key for key, value in self._threads.items() if value is record]:
             del self._threads[key]  # in place: the thread hook holds this dict
 
-    def _stack(self, frame: Any, owned: bool) -> Tuple[Stack, Optional[Record]]:
-        """The creation stack, from a cache keyed by the code objects and
-        instruction offsets of the frames it is made of: tasks are created by
-        the thousand from the same few places, and reading line numbers is the
+    def _stack(self, frame: Any, owned: bool) -> Tuple[Stack, Optional[Record], Optional[Record]]:
+        """The creation stack up to the event loop, its owner (the executor of
+        a worker) and the task it was made in, if it reached the loop.
+
+        Stacks come from a cache keyed by the code objects and instruction
+        offsets of the frames they are made of: tasks are created by the
+        thousand from the same few places, and reading line numbers is the
         costly part.  Workers are not cached: their executor is looked up in
         the frames."""
         if owned:
-            return self._read_stack(frame, owned)
+            stack, owner, at_boundary = self._read_stack(frame, owned)
+            return stack, owner, (self._running_task() if at_boundary else None)
         codes = self._codes
+        boundaries = self._boundaries
         key: List[int] = []
         users = 0
+        at_boundary = False
         top = frame
         for _ in range(self.walk):
             if frame is None or users >= self.depth:
                 break
             code = frame.f_code
-            known = codes.get(id(code))
+            code_id = id(code)
+            if code_id in boundaries:
+                at_boundary = True
+                break
+            known = codes.get(code_id)
             if known is None or known[0] is not code:
-                known = codes[id(code)] = (code, self._where(code.co_filename))
+                known = codes[code_id] = (code, self._where(code.co_filename))
             if known[1] == _USER:
                 users += 1
-            key.append(id(code))
+            key.append(code_id)
             key.append(frame.f_lasti)
             frame = frame.f_back
         stacks = self._stacks
@@ -529,23 +570,30 @@ class Recorder:
         if cached is None:
             if len(stacks) >= 10_000:
                 stacks.clear()
-            cached = stacks[tuple(key)] = self._read_stack(top, owned)[0]
-        return cached, None
+            stack, _, at_boundary = self._read_stack(top, owned)
+            cached = stacks[tuple(key)] = (stack, at_boundary)
+        return cached[0], None, (self._running_task() if cached[1] else None)
 
-    def _read_stack(self, frame: Any, owned: bool) -> Tuple[Stack, Optional[Record]]:
+    def _read_stack(self, frame: Any, owned: bool) -> Tuple[Stack, Optional[Record], bool]:
         """The user frames of a creation, innermost first, library frames folded.
 
         When no user frame is found, the innermost library frames stand in, so
-        that something says where the object came from."""
+        that something says where the object came from.  The walk stops at the
+        event loop, and says whether it got there."""
         library = self._library
         entries: List[Union[Frame, int]] = []
         fallback: List[Frame] = []
         folded = users = 0
         owner: Optional[Record] = None
+        boundaries = self._boundaries
+        at_boundary = False
         for _ in range(self.walk):
             if frame is None or users >= self.depth:
                 break
             code = frame.f_code
+            if id(code) in boundaries:
+                at_boundary = True
+                break
             filename = code.co_filename
             where = library.get(filename)
             if where is None:
@@ -564,10 +612,23 @@ class Recorder:
                 users += 1
             frame = frame.f_back
         if not entries:
-            return tuple(fallback), owner
-        if folded or frame is not None:
-            entries.append(folded or -1)  # -1: the stack goes on, not looked at
-        return tuple(entries), owner
+            stack: Stack = tuple(fallback)
+        else:
+            if folded or frame is not None:
+                entries.append(folded or -1)  # -1: the stack goes on, not looked at
+            stack = tuple(entries)
+        return stack, owner, at_boundary
+
+    def _running_task(self) -> Optional[Record]:
+        """The record of the task running now, whose creation stack goes on
+        where a stack that reached the event loop stops: the frames above the
+        loop are its machinery and whoever ran it, the same for every task."""
+        try:
+            task = self._current_task()
+        except RuntimeError:  # no loop running in this thread
+            return None
+        record = self._tasks.get(id(task))
+        return record if record is not None and record() is task else None
 
     def _where(self, filename: str) -> int:
         if filename.startswith("<"):
@@ -602,6 +663,21 @@ class Recorder:
                 sys.stderr.write(f"leaklint: {message}\n")
             except Exception:
                 pass
+
+
+def _loop_boundaries() -> frozenset:
+    """The code objects where an event loop runs a task's step: a creation
+    stack stops there.  Above them is the loop's machinery and whoever called
+    ``asyncio.run``, the same for every task; walking them cost most of a
+    task's recording (the boundary's code objects live as long as asyncio)."""
+    import asyncio.events
+
+    codes = set()
+    for function in (asyncio.events.Handle._run,):
+        code = getattr(function, "__code__", None)
+        if code is not None:
+            codes.add(id(code))
+    return frozenset(codes)
 
 
 def _callable_name(obj: Any) -> str:
