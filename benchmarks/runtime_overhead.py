@@ -53,17 +53,40 @@ def _nothing() -> None:
     pass
 
 
-def best(work, count: int, repeat: int, recorder: Recorder = None):
-    """(CPU seconds, wall seconds), each the best of ``repeat`` runs."""
-    cpu, wall = [], []
+def timed(work, count: int):
+    """(CPU seconds, wall seconds) of one run."""
+    cpu_began, wall_began = time.process_time(), time.perf_counter()
+    work(count)
+    return time.process_time() - cpu_began, time.perf_counter() - wall_began
+
+
+def fastest(runs):
+    """The best CPU time and the best wall time of ``runs``."""
+    return min(run[0] for run in runs), min(run[1] for run in runs)
+
+
+def measure(work, count: int, repeat: int, depth: int):
+    """off, on, timeline and stopped, each the best of ``repeat`` runs.
+
+    "off" runs first, before any recorder was started.  Then on, timeline and
+    stopped take turns, one run of each per round, so that a disturbance of
+    the machine (a noisy neighbour, a warmer cache) falls on all three alike
+    instead of on whichever came last: the ratios compare runs made side by
+    side."""
+    off = [timed(work, count) for _ in range(repeat)]
+    runs = {"on": [], "timeline": [], "stopped": []}
+    recorded = 0
     for _ in range(repeat):
-        if recorder is not None:
+        for mode in ("on", "timeline", "stopped"):
+            if mode == "stopped":
+                runs[mode].append(timed(work, count))
+                continue
+            recorder = Recorder(depth=depth, timeline=mode == "timeline").start()
+            runs[mode].append(timed(work, count))
+            recorded = len(recorder.records)
+            recorder.stop()
             recorder.clear()
-        cpu_began, wall_began = time.process_time(), time.perf_counter()
-        work(count)
-        cpu.append(time.process_time() - cpu_began)
-        wall.append(time.perf_counter() - wall_began)
-    return min(cpu), min(wall)
+    return fastest(off), fastest(runs["on"]), fastest(runs["timeline"]), fastest(runs["stopped"]), recorded
 
 
 def main() -> None:
@@ -77,16 +100,7 @@ def main() -> None:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     rows = []
     for name, work, count in (("tasks", tasks, options.tasks), ("threads", threads, options.threads)):
-        off = best(work, count, options.repeat)
-        measured = []
-        for timeline in (False, True):
-            recorder = Recorder(depth=options.depth, timeline=timeline).start()
-            measured.append(best(work, count, options.repeat, recorder))
-            recorded = len(recorder.records)
-            recorder.stop()
-            recorder.clear()
-        stopped = best(work, count, options.repeat)
-        rows.append((f"{count:,} {name}", off, measured[0], measured[1], stopped, recorded))
+        rows.append((f"{count:,} {name}", *measure(work, count, options.repeat, options.depth)))
 
     print(
         f"{'CPU seconds':16}{'off':>8}{'on':>8}{'timeline':>9}{'stopped':>9}"

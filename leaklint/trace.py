@@ -43,7 +43,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     recorder = Recorder(depth=depth, timeline=bool(output))
     status = _run(recorder, module, target, args)
     finish = time.perf_counter()
-    records = list(recorder.records.values())
+    records = list(recorder.records)
     leaks = recorder.alive(records)
     recorder.stop()
 

@@ -55,7 +55,7 @@ def test_a_thread_with_its_creation_line_start_and_end():
         worker.start(); line = this_line()  # noqa: E702
         assert [(r.name, r.kind) for r, state in recorder.alive()] == [("napper", THREAD)]
         worker.join()
-    (record,) = recorder.records.values()
+    (record,) = recorder.records
     assert record.site[0] == __file__ and record.site[1] == line
     assert record.site[2] == "test_a_thread_with_its_creation_line_start_and_end"
     assert record.detail == "sleep"
@@ -94,7 +94,7 @@ def test_records_keep_nothing_alive():
         pool = concurrent.futures.ThreadPoolExecutor(1)
         pool.shutdown()
     loop.close()
-    refs = [record.ref for record in recorder.records.values()]
+    refs = [record.ref for record in recorder.records]
     assert len(refs) == 3
     del task, worker, pool, loop
     gc.collect()
@@ -113,7 +113,7 @@ def test_a_task_destroyed_while_pending_is_lost():
         gc.collect()  # "Task was destroyed but it is pending!"
     states = [(record.kind, record.detail, state) for record, state in recorder.alive()]
     assert states == [(TASK, "sleep", "destroyed while pending")]
-    assert [record.end is not None for record in recorder.records.values()] == [True] * 4  # freed: ended
+    assert [record.end is not None for record in recorder.records] == [True] * 4  # freed: ended
 
 
 def test_children_unwaited_and_waited():
@@ -125,7 +125,7 @@ def test_children_unwaited_and_waited():
     time.sleep(0.5)
     states = {record.pid: state for record, state in recorder.alive()}
     assert states == {running.pid: "still running, not waited", exited.pid: "exited, never waited (a zombie)"}
-    assert all(record.kind == PROCESS for record in recorder.records.values())
+    assert all(record.kind == PROCESS for record in recorder.records)
     running.kill()
     running.wait()
     exited.wait()
@@ -159,8 +159,8 @@ def test_worker_processes_and_executors_with_their_workers():
         pool.shutdown()
     assert alive[EXECUTOR] == "not shut down"
     assert alive[WORKER_PROCESS].startswith(("still running", "exited"))
-    (worker,) = [r for r in recorder.records.values() if r.kind == THREAD]
-    (executor,) = [r for r in recorder.records.values() if r.kind == EXECUTOR]
+    (worker,) = [r for r in recorder.records if r.kind == THREAD]
+    (executor,) = [r for r in recorder.records if r.kind == EXECUTOR]
     assert worker.owner is executor
     assert recorder.alive() == []
 
@@ -208,7 +208,7 @@ def test_library_frames_are_folded_and_user_frames_come_first():
 
     with Recorder() as recorder:
         asyncio.run(main())
-    record = next(r for r in recorder.records.values() if r.detail == "sleep")
+    record = next(r for r in recorder.records if r.detail == "sleep")
     frames = [entry for entry in record.stack if not isinstance(entry, int)]
     assert [frame[2] for frame in frames[:2]] == ["make_task", "main"]
     # Under xdist the worker's bootstrap is exec'd code (``<string>``): not a
@@ -223,7 +223,7 @@ def test_allow_patterns():
         worker = threading.Thread(target=time.sleep, args=(0,), name="poller-7")
         worker.start()
         worker.join()
-    (record,) = recorder.records.values()
+    (record,) = recorder.records
     assert is_allowed(record, parse_allow(["thread:poller-"]))
     assert is_allowed(record, parse_allow(["thread:sleep"]))  # the target
     assert is_allowed(record, parse_allow(["thread"]))
@@ -262,14 +262,14 @@ def test_the_static_rule_of_the_same_creation(tmp_path):
     exec(compile(source.read_text(), str(source), "exec"), namespace)
     with Recorder() as recorder:
         namespace["run"](lambda: None)
-        (poller,) = [r() for r in recorder.records.values() if r.kind == THREAD and r.detail == "poll"]
+        (poller,) = [r() for r in recorder.records if r.kind == THREAD and r.detail == "poll"]
         namespace["RUNNING"] = False  # what no static analysis of the file sees
         poller.join()
         namespace["clean"](lambda: None)
     rules = StaticFindings()
     found = [
         (record.kind, record.site[1], rules.rule_for(record))
-        for record in recorder.records.values()
+        for record in recorder.records
         if record.site[0] == str(source)
     ]
     assert (EXECUTOR, 12, ("LL202", "executor-without-shutdown")) in found

@@ -68,6 +68,7 @@ _POOL_FILES = (
 _LEAKLINT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _LONGEST_STACK = 24  # entries of a creation stack joined with its tasks' stacks
 _USER, _LIBRARY, _OWN = 0, 1, 2  # where a frame's file is; leaklint's own frames are left out
+_AT_LOOP = -1  # a frame where the event loop steps a task: a task's creation stack ends there
 
 
 def _library_roots() -> Tuple[str, ...]:
@@ -91,34 +92,48 @@ class Record(weakref.ref):
     A record is a weak reference to its object (``record()`` is the object,
     or None once it is gone): one small object per task, nothing kept alive."""
 
-    __slots__ = (
-        "seq", "kind", "_name", "detail", "pid", "ident", "creator",
-        "own_stack", "parent", "_stack", "start", "end", "owner", "tag", "daemon", "lost",
-    )
+    # What every record has is a slot, set where the record is made; what only
+    # some have (a thread's ident, a child's pid, an end seen) is a class
+    # default that an instance overrides in its ``__dict__``, made on the first
+    # such write.  A task record is then a weak reference and eight slots, made
+    # without a Python-level ``__init__``: tasks are recorded by the hundred
+    # thousand (see benchmarks/runtime_overhead.py).
+    __slots__ = ("seq", "kind", "detail", "own_stack", "parent", "start", "tag", "creator", "__dict__")
 
-    def __new__(cls, obj: Any, seq: int, kind: str, name: Optional[str], detail: str, stack: Stack,
-                tag: Optional[str] = None, callback: Optional[Callable[..., Any]] = None) -> "Record":
-        return weakref.ref.__new__(cls, obj, callback)
+    _name: Optional[str] = None  # None: asked of the object when needed (a task's name)
+    pid: Optional[int] = None
+    ident: Optional[int] = None  # a thread's ident once it runs
+    end: Optional[float] = None
+    owner: Optional["Record"] = None  # the executor a worker belongs to
+    daemon = False
+    lost = False  # a task destroyed while pending
+    _stack: Optional[Stack] = None  # ``stack``, once joined
 
-    def __init__(self, obj: Any, seq: int, kind: str, name: Optional[str], detail: str, stack: Stack,
-                 tag: Optional[str] = None, callback: Optional[Callable[..., Any]] = None):
-        # weakref.ref.__init__ has nothing to do: __new__ made the reference.
-        self.seq = seq
-        self.kind = kind
-        self._name = name  # None: asked of the object when needed (a task's name)
-        self.detail = detail  # what it runs: target, coroutine, command line
-        self.pid: Optional[int] = None
-        self.ident: Optional[int] = None  # a thread's ident once it runs
-        self.creator = threading.get_ident()  # the thread that created it
-        self.own_stack = stack  # up to the event loop, when made in a task
-        self.parent: Optional[Record] = None  # the task it was made in, if recorded
-        self._stack: Optional[Stack] = None
-        self.start = time.perf_counter()
-        self.end: Optional[float] = None
-        self.owner: Optional[Record] = None  # the executor a worker belongs to
-        self.tag = tag  # set while a longer-lived scope creates things
-        self.daemon = False
-        self.lost = False  # a task destroyed while pending
+    # Slots, set by ``new`` or the task hook:
+    #   seq       the order of creation
+    #   kind      THREAD, TASK, ...
+    #   detail    what it runs: target, coroutine, command line
+    #   own_stack its creation stack, up to the event loop when made in a task
+    #   parent    the task it was made in, if recorded
+    #   start     perf_counter() at creation
+    #   tag       set while a longer-lived scope creates things
+    #   creator   the thread that created it
+
+    @classmethod
+    def new(cls, obj: Any, seq: int, kind: str, name: Optional[str], detail: str, stack: Stack,
+            tag: Optional[str] = None, callback: Optional[Callable[..., Any]] = None) -> "Record":
+        record = cls(obj, callback)
+        record.seq = seq
+        record.kind = kind
+        if name is not None:
+            record._name = name
+        record.detail = detail
+        record.own_stack = stack
+        record.parent = None
+        record.start = time.perf_counter()
+        record.tag = tag
+        record.creator = threading.get_ident()
+        return record
 
     @property
     def name(self) -> str:
@@ -184,15 +199,19 @@ class Recorder:
         self.active = False
         self.failed: Optional[str] = None
         self.tag: Optional[str] = None
-        self.records: Dict[int, Record] = {}
+        self.records: List[Record] = []  # in the order of creation (of ``seq``)
         self.epoch = time.perf_counter()
         self._seq = itertools.count()
         self._patches: List[Tuple[Any, str, Any, Any]] = []  # owner, attribute, original, wrapper
         self._library: Dict[str, int] = {}  # file -> _USER, _LIBRARY or _OWN
-        self._codes: Dict[int, Tuple[Any, int]] = {}  # id(code) -> (code, where its file is)
+        # id(code) -> (code, 1 if a user's file else 0, or _AT_LOOP where the
+        # event loop steps a task): one look-up per frame of a creation.
+        self._codes: Dict[int, Tuple[Any, int]] = {}
         self._stacks: Dict[Tuple[int, ...], Tuple[Stack, bool]] = {}
         self._roots = _library_roots()
         self._boundaries = _loop_boundaries()
+        for code in self._boundaries:
+            self._codes[id(code)] = (code, _AT_LOOP)
         import asyncio
 
         self._current_task = asyncio.current_task
@@ -229,7 +248,7 @@ class Recorder:
 
     def clear(self) -> None:
         """Forget the records (not the executors workers may still belong to)."""
-        self.records = {}
+        self.records.clear()  # in place: the task hook holds its ``append``
         self._tasks.clear()
 
     def mark(self) -> int:
@@ -237,7 +256,11 @@ class Recorder:
         return next(self._seq)
 
     def since(self, mark: int) -> List[Record]:
-        return [record for seq, record in list(self.records.items()) if seq > mark]
+        records = self.records
+        first = len(records)
+        while first and records[first - 1].seq > mark:
+            first -= 1
+        return records[first:]
 
     # -- what is alive ----------------------------------------------------------
 
@@ -273,7 +296,7 @@ class Recorder:
 
     def alive(self, records: Optional[List[Record]] = None) -> List[Tuple[Record, str]]:
         found = []
-        for record in list(self.records.values()) if records is None else records:
+        for record in list(self.records) if records is None else records:
             state = self.status(record)
             if state is not None:
                 found.append((record, state))
@@ -367,6 +390,14 @@ class Recorder:
         counter = self._seq
         tasks = self._tasks
         now = time.perf_counter
+        get_ident = threading.get_ident
+        append_record = self.records.append
+        # The task each running loop is stepping (``asyncio.current_task``
+        # without the look-up of the running loop, which costs as much as the
+        # rest of a task's record; before 3.12 it is also a Python function).
+        tasks_by_loop = getattr(sys.modules.get("asyncio.tasks"), "_current_tasks", None)
+        if not isinstance(tasks_by_loop, dict):
+            tasks_by_loop = None
 
         def freed(record: Record) -> None:
             # The entry stays: a collection clears weak references before it
@@ -391,12 +422,28 @@ class Recorder:
             if recorder.active:
                 try:
                     seq = next(counter)
-                    stack, _, parent = stack_of(sys._getframe(1), False)
-                    record = Record(task, seq, TASK, None, getattr(coro, "__qualname__", "?"),
-                                    stack, recorder.tag, on_freed)
+                    stack, _, in_task = stack_of(sys._getframe(1), False)
+                    creator = get_ident()
+                    parent = None
+                    if in_task:  # made in a task, whose record goes on after its stack
+                        if tasks_by_loop is not None and getattr(loop, "_thread_id", None) == creator:
+                            running = tasks_by_loop.get(loop)
+                            parent = tasks.get(id(running))
+                            if parent is not None and parent() is not running:
+                                parent = None
+                        else:
+                            parent = recorder._running_task()
+                    record = Record(task, on_freed)
+                    record.seq = seq
+                    record.kind = TASK
+                    record.detail = getattr(coro, "__qualname__", "?")
+                    record.own_stack = stack
                     record.parent = parent
+                    record.start = now()
+                    record.tag = recorder.tag
+                    record.creator = creator
                     tasks[id(task)] = record
-                    recorder.records[seq] = record
+                    append_record(record)
                     if timeline:
                         task.add_done_callback(record.finish)
                 except Exception as error:
@@ -518,22 +565,23 @@ class Recorder:
 
     def _record(self, kind: str, name: str, detail: str, obj: Any, owned: bool = False,
                 callback: Optional[Callable[..., Any]] = None) -> Record:
-        stack, owner, parent = self._stack(sys._getframe(1), owned)
+        stack, owner, in_task = self._stack(sys._getframe(1), owned)
         seq = next(self._seq)
-        record = Record(obj, seq, kind, name, detail, stack, self.tag, callback)
+        record = Record.new(obj, seq, kind, name, detail, stack, self.tag, callback)
         record.owner = owner
-        record.parent = parent
-        self.records[seq] = record
+        record.parent = self._running_task() if in_task else None
+        self.records.append(record)
         return record
 
     def _forget(self, record: Record) -> None:
-        self.records.pop(record.seq, None)
+        if record in self.records:  # only when a start failed: rare
+            self.records.remove(record)
         for key in [key for key, value in self._threads.items() if value is record]:
             del self._threads[key]  # in place: the thread hook holds this dict
 
-    def _stack(self, frame: Any, owned: bool) -> Tuple[Stack, Optional[Record], Optional[Record]]:
+    def _stack(self, frame: Any, owned: bool) -> Tuple[Stack, Optional[Record], bool]:
         """The creation stack up to the event loop, its owner (the executor of
-        a worker) and the task it was made in, if it reached the loop.
+        a worker) and whether it reached the loop (made in a task).
 
         Stacks come from a cache keyed by the code objects and instruction
         offsets of the frames they are made of: tasks are created by the
@@ -541,29 +589,29 @@ class Recorder:
         costly part.  Workers are not cached: their executor is looked up in
         the frames."""
         if owned:
-            stack, owner, at_boundary = self._read_stack(frame, owned)
-            return stack, owner, (self._running_task() if at_boundary else None)
+            return self._read_stack(frame, owned)
         codes = self._codes
-        boundaries = self._boundaries
         key: List[int] = []
+        append = key.append
         users = 0
+        depth = self.depth
         at_boundary = False
         top = frame
         for _ in range(self.walk):
-            if frame is None or users >= self.depth:
+            if frame is None or users >= depth:
                 break
             code = frame.f_code
             code_id = id(code)
-            if code_id in boundaries:
-                at_boundary = True
-                break
             known = codes.get(code_id)
             if known is None or known[0] is not code:
-                known = codes[code_id] = (code, self._where(code.co_filename))
-            if known[1] == _USER:
-                users += 1
-            key.append(code_id)
-            key.append(frame.f_lasti)
+                known = codes[code_id] = (code, 1 if self._where(code.co_filename) == _USER else 0)
+            weight = known[1]
+            if weight == _AT_LOOP:
+                at_boundary = True
+                break
+            users += weight
+            append(code_id)
+            append(frame.f_lasti)
             frame = frame.f_back
         stacks = self._stacks
         cached = stacks.get(tuple(key))
@@ -572,7 +620,7 @@ class Recorder:
                 stacks.clear()
             stack, _, at_boundary = self._read_stack(top, owned)
             cached = stacks[tuple(key)] = (stack, at_boundary)
-        return cached[0], None, (self._running_task() if cached[1] else None)
+        return cached[0], None, cached[1]
 
     def _read_stack(self, frame: Any, owned: bool) -> Tuple[Stack, Optional[Record], bool]:
         """The user frames of a creation, innermost first, library frames folded.
@@ -591,7 +639,7 @@ class Recorder:
             if frame is None or users >= self.depth:
                 break
             code = frame.f_code
-            if id(code) in boundaries:
+            if code in boundaries:
                 at_boundary = True
                 break
             filename = code.co_filename
@@ -665,19 +713,19 @@ class Recorder:
                 pass
 
 
-def _loop_boundaries() -> frozenset:
+def _loop_boundaries() -> Tuple[Any, ...]:
     """The code objects where an event loop runs a task's step: a creation
     stack stops there.  Above them is the loop's machinery and whoever called
     ``asyncio.run``, the same for every task; walking them cost most of a
     task's recording (the boundary's code objects live as long as asyncio)."""
     import asyncio.events
 
-    codes = set()
+    codes = []
     for function in (asyncio.events.Handle._run,):
         code = getattr(function, "__code__", None)
         if code is not None:
-            codes.add(id(code))
-    return frozenset(codes)
+            codes.append(code)
+    return tuple(codes)
 
 
 def _callable_name(obj: Any) -> str:
