@@ -86,12 +86,19 @@ class FileFacts:
 
     def loses_nothing_when_dropped(self, creation: Creation) -> bool:
         """The task ``creation`` makes runs a coroutine of the module that
-        either catches the failures of its own work (nothing it raises
-        reaches the task) or never suspends (it runs to its end in its first
-        step, and the loop holds it until then): dropping it loses nothing."""
+        catches the failures of its own work (nothing it raises reaches the
+        task), never suspends (it runs to its end in its first step, and the
+        loop holds it until then), or sleeps until it is cancelled and then
+        does its work (a shutdown hook, which ``asyncio.run`` cancels and
+        awaits at exit): dropping it loses nothing."""
         if creation.runs is None:
             return False
-        return self.coroutines.catches_its_own_failures(creation.runs) or self.coroutines.never_suspends(creation.runs)
+        coroutines = self.coroutines
+        return (
+            coroutines.catches_its_own_failures(creation.runs)
+            or coroutines.never_suspends(creation.runs)
+            or coroutines.waits_to_be_cancelled(creation.runs)
+        )
 
     @property
     def coroutine_functions(self) -> FrozenSet[cst.FunctionDef]:

@@ -24,7 +24,7 @@ first use, once per name: no question scans the module again.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Set, Tuple, Union
 
 import libcst as cst
 
@@ -225,6 +225,62 @@ class Coroutines:
             return not any(self._suspends(node) for node in walk_scope(function.body))
         finally:
             self._suspension_asked.discard(function)
+
+    def waits_to_be_cancelled(self, expr: cst.BaseExpression) -> bool:
+        """``expr`` calls one ``async def`` of the module that does nothing
+        but sleep forever until it is cancelled, and then does its work:
+
+            try:
+                await asyncio.sleep(math.inf)
+            except asyncio.CancelledError:
+                ...clean up...
+
+        A shutdown hook (anyio's process pool): its task is pending by design
+        until ``asyncio.run`` cancels and awaits every task left at exit, and
+        the loop's timer holds it until then."""
+        function = self._one_function_called(expr)
+        if function is None or function.asynchronous is None or not isinstance(function.body, cst.IndentedBlock):
+            return False
+        for statement in function.body.body:
+            if isinstance(statement, (cst.Try, cst.TryStar)):
+                return self._sleeps_until_cancelled(statement)
+            if not isinstance(statement, cst.SimpleStatementLine) or any(
+                isinstance(node, cst.Await) for node in walk_scope(statement)
+            ):
+                return False  # something before the wait may suspend or fail
+        return False
+
+    def _sleeps_until_cancelled(self, statement: Union[cst.Try, cst.TryStar]) -> bool:
+        body = statement.body.body
+        if len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine) or len(body[0].body) != 1:
+            return False
+        only = body[0].body[0]
+        if not (isinstance(only, cst.Expr) and isinstance(only.value, cst.Await) and self._sleeps_forever(only.value.expression)):
+            return False
+        if statement.finalbody is not None:
+            return True
+        return any(handler.type is None or _names_cancellation(handler.type) for handler in statement.handlers)
+
+    def _sleeps_forever(self, expr: cst.BaseExpression) -> bool:
+        """``asyncio.sleep(math.inf)``, ``anyio.sleep(float("inf"))`` or
+        ``anyio.sleep_forever()``: a timer that never fires."""
+        if not isinstance(expr, cst.Call):
+            return False
+        if self._imports.resolves_to(expr.func, "anyio.sleep_forever", "trio.sleep_forever"):
+            return not expr.args
+        if not self._imports.resolves_to(expr.func, "asyncio.sleep", "anyio.sleep", "trio.sleep") or len(expr.args) != 1:
+            return False
+        delay = expr.args[0].value
+        if self._imports.resolves_to(delay, "math.inf"):
+            return True
+        return (
+            isinstance(delay, cst.Call)
+            and isinstance(delay.func, cst.Name)
+            and delay.func.value == "float"
+            and len(delay.args) == 1
+            and isinstance(delay.args[0].value, cst.SimpleString)
+            and delay.args[0].value.evaluated_value in ("inf", "infinity")
+        )
 
     def _suspends(self, node: cst.CSTNode) -> bool:
         """``node`` may hand control back to the event loop: an ``await``,
@@ -634,6 +690,15 @@ def _annotated_class(annotation: Optional[cst.BaseExpression]) -> Optional[str]:
             sides = [side for side in (annotation.left, annotation.right) if not (isinstance(side, cst.Name) and side.value == "None")]
             annotation = sides[0] if len(sides) == 1 else None
     return dotted_name(annotation) if annotation is not None else None
+
+
+def _names_cancellation(expr: cst.BaseExpression) -> bool:
+    """An ``except`` type that catches cancellation: ``CancelledError`` (of
+    asyncio or ``concurrent.futures``) or ``BaseException``, alone or in a tuple."""
+    if isinstance(expr, cst.Tuple):
+        return any(_names_cancellation(element.value) for element in expr.elements)
+    name = dotted_name(expr)
+    return name is not None and name.rsplit(".", 1)[-1] in ("CancelledError", "BaseException")
 
 
 def _is_placeholder(function: cst.FunctionDef) -> bool:

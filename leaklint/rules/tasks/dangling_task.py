@@ -39,7 +39,12 @@ class DanglingTask(HandleRule):
     (`self._post()`, or `self.app._post()` where an annotation says which
     project class `self.app` is, in this file or a base class's); a public
     or empty coroutine method is a hook a subclass may override, and is
-    judged as any other task.
+    judged as any other task. Left alone too is a shutdown hook: an `async
+    def` of the module whose first wait is `await asyncio.sleep(math.inf)`
+    (or `anyio.sleep_forever()`) in a `try` that catches `CancelledError`
+    or has a `finally`, and does its work there. It is pending by design,
+    the loop's timer holds it, and `asyncio.run` cancels and awaits it at
+    exit.
 
     ## Why is this bad?
     The event loop keeps only a weak reference to a task. A task nobody holds

@@ -17,7 +17,8 @@ class UnusedTask(HandleRule):
     `appendleft`, `tasks[key] = task`, `setdefault`) that the function never
     reads, returns or hands on: adding to a container is not reading it.
     A task whose coroutine loses nothing when dropped, as LL101 judges it
-    (it catches its own failures, or never suspends), is left alone.
+    (it catches its own failures, never suspends, or is a shutdown hook that
+    sleeps until it is cancelled), is left alone.
 
     ## Why is this bad?
     The name looks like a reference, but the function returns and the local
