@@ -637,6 +637,11 @@ def _key(destination: Destination) -> tuple:
 
 
 def _may_release(use: Use, neutral_methods: FrozenSet[str], neutral_uses: FrozenSet[str] = frozenset()) -> bool:
+    if use.kind == SET and use.attr == "returncode" and use.kind not in neutral_uses:
+        # ``p.returncode = 0``: the owner tells ``Popen`` the child is done,
+        # so that nothing waits for it or warns at exit: a child left to run
+        # in the background on purpose (virtualenv's periodic update).
+        return True
     if use.kind in _NEUTRAL_KINDS or use.kind in neutral_uses:
         return False
     return not (use.kind == CALL and use.attr in neutral_methods)

@@ -29,7 +29,10 @@ class UnwaitedProcess(HandleRule):
     previous child. A child started by a function that then exits or
     execs the process itself (`os._exit()`, `os.exec*()`, `sys.exit()`) is
     left alone: it is reparented, not leaked. So is a child made by a
-    function of the module that returns it: its callers are judged instead.
+    function of the module that returns it: its callers are judged instead,
+    and a child its owner marks as finished (`p.returncode = 0`, so that
+    `Popen` neither waits for it nor warns at exit): a background child on
+    purpose.
 
     A local child (or one on `self` created and waited in the same method
     and nowhere else) must be waited, or handed on, on every path from its
