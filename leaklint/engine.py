@@ -30,6 +30,7 @@ from __future__ import annotations
 import ast
 import io
 import re
+import threading
 import tokenize
 import warnings
 from functools import lru_cache
@@ -314,12 +315,39 @@ def may_nest_deeply(text: str) -> bool:
     return False
 
 
+class _ParseState(threading.local):
+    unvalidated = False
+
+
+_parse_state = _ParseState()
+_validate_new_node = getattr(cst.CSTNode, "__post_init__", None)
+
+
+def _post_init(node: cst.CSTNode) -> None:
+    # Every node libcst builds checks its own fields (``_validate``): a guard
+    # for trees built by hand, an eighth of a parse, while a tree its parser
+    # builds from source is well formed by construction (libcst's own "PERF"
+    # note on ``CSTNode.__post_init__`` says as much).  Only a thread inside
+    # ``_parse`` skips it: nodes built anywhere else, by leaklint's fixes or by
+    # another user of libcst in the same process, are checked as before.
+    if not _parse_state.unvalidated:
+        _validate_new_node(node)  # type: ignore[misc]
+
+
+if callable(_validate_new_node):  # a libcst without the hook: nothing to skip
+    cst.CSTNode.__post_init__ = _post_init  # type: ignore[method-assign]
+
+
 def _parse(text: str) -> cst.Module:
     """Parse with libcst, which reads every Python version: a file Python
     rejects may still be newer Python (``type`` statements on 3.11), so libcst
     has the last word, and Python's message the first when both reject it."""
     try:
-        return cst.parse_module(text)
+        _parse_state.unvalidated = True
+        try:
+            return cst.parse_module(text)
+        finally:
+            _parse_state.unvalidated = False
     except cst.ParserSyntaxError as error:
         python_error = _python_syntax_error(text)
         if python_error is None:  # valid Python that libcst cannot read

@@ -55,7 +55,10 @@ class _ModuleLayout:
     """Facts about the module's top level that every fix in it shares."""
 
     def __init__(self, tree: SyntaxTree):
-        self.tree = tree
+        # A weak reference: ``_layouts`` holds the layout while the tree is
+        # alive, and a strong one from the value would keep its key, the
+        # whole tree of every file given a fix, alive for good.
+        self.tree: SyntaxTree = weakref.proxy(tree)
         body = tree.module.body
         self.index: Dict[cst.CSTNode, int] = {statement: number for number, statement in enumerate(body)}
         self.background_set = self._existing_background_set()

@@ -611,3 +611,22 @@ def test_lines_inserted_where_another_fix_indents_wait_for_the_next_round():
         "        task.add_done_callback(background_tasks.discard)\n"
         "        pool.map(work, [1])\n"
     )
+
+
+def test_a_file_given_a_fix_leaves_no_tree_behind():
+    # The layout every fix of a module shares is kept per tree; holding the
+    # tree from the layout kept every such file's tree alive for good (an
+    # editor session, or a run over a large project, grew without end).
+    import gc
+
+    from leaklint import fix_builders
+    from leaklint.engine import check_source
+
+    source = "import asyncio\n\n\nasync def work():\n    await asyncio.sleep(1)\n\n\nasync def main():\n    asyncio.create_task(work())\n"
+    gc.collect()
+    before = len(fix_builders._layouts)
+    result = check_source(source, "leaves_nothing.py")
+    assert [finding.code for finding in result.findings] == ["LL101"]
+    assert result.findings[0].fix is not None
+    gc.collect()
+    assert len(fix_builders._layouts) == before

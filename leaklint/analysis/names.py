@@ -46,6 +46,10 @@ class ImportTable:
         self._tree = tree
         self._bindings: Dict[cst.CSTNode, Dict[str, Set[str]]] = defaultdict(lambda: defaultdict(set))
         self.modules: Set[str] = set()
+        # Every local name some import binds, in any scope: most names asked
+        # about (``self``, ``len``, a parameter) are in none, and need no
+        # climb through the scopes around them.
+        self._bound_anywhere: Set[str] = set()
         for statement in tree.imports:
             scope = tree.enclosing_scope(statement)
             if isinstance(statement, cst.Import):
@@ -59,10 +63,12 @@ class ImportTable:
             self._note_module(module)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 self._bindings[scope][alias.asname.name.value].add(module)
+                self._bound_anywhere.add(alias.asname.name.value)
             else:
                 # ``import a.b`` binds ``a``; ``a.b.x`` then resolves through it.
                 root = module.split(".")[0]
                 self._bindings[scope][root].add(root)
+                self._bound_anywhere.add(root)
 
     def _add_import_from(self, scope: cst.CSTNode, statement: cst.ImportFrom) -> None:
         if statement.relative:
@@ -77,6 +83,7 @@ class ImportTable:
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
             self._bindings[scope][local].add(f"{module}.{name}")
+            self._bound_anywhere.add(local)
             self._note_module(f"{module}.{name}")
 
     def _note_module(self, module: str) -> None:
@@ -89,6 +96,11 @@ class ImportTable:
 
     def qualified_names(self, expr: cst.BaseExpression) -> FrozenSet[str]:
         """The imported names ``expr`` may stand for, e.g. {"asyncio.create_task"}."""
+        head_expr = expr
+        while isinstance(head_expr, cst.Attribute):
+            head_expr = head_expr.value
+        if not isinstance(head_expr, cst.Name) or head_expr.value not in self._bound_anywhere:
+            return _NOTHING
         dotted = dotted_name(expr)
         if dotted is None:
             return _NOTHING

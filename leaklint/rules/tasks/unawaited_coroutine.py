@@ -80,12 +80,18 @@ class UnawaitedCoroutine(Rule):
     kinds = (COROUTINE,)
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.facts.is_coroutine(node) is not True:
-            return
+        # Where the value goes is asked first: it is a few steps up the tree,
+        # while whether the call makes a coroutine may resolve names through
+        # the module, and most calls' values are used (an argument, an
+        # operand, a return value), whatever they are.
         handle = self.facts.handle(node)
         destination = handle.destination
         # ``coroutine().send(None)`` or ``.close()``: somebody does use it.
         dropped = destination.kind == DISCARDED and destination.chained_method is None
+        if not dropped and destination.kind != LOCAL:
+            return
+        if self.facts.is_coroutine(node) is not True:
+            return
         never_read = destination.kind == LOCAL and not handle.reads()
         if not (dropped or never_read) or self.facts.for_type_checkers_only(node):
             return
