@@ -209,7 +209,8 @@ class Recorder:
         self._codes: Dict[int, Tuple[Any, int]] = {}
         self._stacks: Dict[Tuple[int, ...], Tuple[Stack, bool]] = {}
         self._roots = _library_roots()
-        self._boundaries = _loop_boundaries()
+        self._boundaries = _loop_boundaries()  # held: their ids must stay theirs
+        self._boundary_ids = frozenset(id(code) for code in self._boundaries)
         for code in self._boundaries:
             self._codes[id(code)] = (code, _AT_LOOP)
         import asyncio
@@ -633,13 +634,13 @@ class Recorder:
         fallback: List[Frame] = []
         folded = users = 0
         owner: Optional[Record] = None
-        boundaries = self._boundaries
+        boundaries = self._boundary_ids
         at_boundary = False
         for _ in range(self.walk):
             if frame is None or users >= self.depth:
                 break
             code = frame.f_code
-            if code in boundaries:
+            if id(code) in boundaries:  # by identity: code objects compare by content
                 at_boundary = True
                 break
             filename = code.co_filename
