@@ -596,7 +596,6 @@ class Recorder:
         append = key.append
         users = 0
         depth = self.depth
-        at_boundary = False
         top = frame
         for _ in range(self.walk):
             if frame is None or users >= depth:
@@ -608,8 +607,7 @@ class Recorder:
                 known = codes[code_id] = (code, 1 if self._where(code.co_filename) == _USER else 0)
             weight = known[1]
             if weight == _AT_LOOP:
-                at_boundary = True
-                break
+                break  # the key ends here; whether it did is cached with the stack
             users += weight
             append(code_id)
             append(frame.f_lasti)
