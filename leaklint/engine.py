@@ -40,7 +40,7 @@ import libcst as cst
 
 from leaklint.analysis import FileFacts
 from leaklint.analysis.project import NO_FILE_NAMES, ModuleView, ProjectIndex, summary_of_cst
-from leaklint.analysis.summary import summarize
+from leaklint.analysis.summary import ModuleSummary, summarize
 from leaklint.analysis.edits import PlannedFix, SourceLines, plan_nodes, resolve
 from leaklint.analysis.tree import SyntaxTree
 from leaklint.deep import call_with_deep_stack
@@ -91,18 +91,30 @@ def check_source(
         view = None
         offered: Optional[FrozenSet[str]] = None
         python_tree: Optional[ast.Module] = None
+        own: Optional[ModuleSummary] = None  # the module's own summary, for the project's view
         if not candidates or (precheck and all(_tree_trigger(rule) is not None for rule in candidates)):
             # Python's parser alone says whether the file is broken, what the
             # file imports whether the project makes it a candidate, and
             # whether the rules that asked for it can fire at all.
-            python_tree, python_error = _python_parse(text)
-            if python_error is not None and not candidates:
-                raise SourceError(python_error)
-        if python_tree is not None:
-            if project is not None:
-                view = project.view(path, summarize(python_tree, bodies=False))
+            if not candidates and project is not None and isinstance(source, bytes):
+                # A module that another file imports has been read by the
+                # index already: its summary of these very bytes says that it
+                # compiles and what it imports.  No rule needs its tree.
+                known = project.known_summary(source)
+                own = known.without_bodies() if known is not None and known.error is None else None
+            if own is None:
+                python_tree, python_error = _python_parse(text)
+                if python_error is not None and not candidates:
+                    raise SourceError(python_error)
+                if python_tree is not None and project is not None:
+                    own = summarize(python_tree, bodies=False)
+        if python_tree is not None or own is not None:
+            if own is not None:
+                assert project is not None
+                view = project.view(path, own)
                 result.dependencies = view.dependencies
-            candidates = [rule for rule in candidates if _tree_trigger(rule)(python_tree, view)]
+            if python_tree is not None:
+                candidates = [rule for rule in candidates if _tree_trigger(rule)(python_tree, view)]
             if view is not None:
                 offered = view.kinds_offered()
                 candidates += [rule for rule in _offered_rules(selected, offered) if rule not in candidates]

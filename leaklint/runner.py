@@ -29,7 +29,7 @@ from typing import Any, Deque, Dict, Iterable, Iterator, List, Optional, Sequenc
 from leaklint.analysis.project import ProjectIndex, dependencies_current, stamp_dependencies
 from leaklint.cache import ResultCache, StatKey, content_hash, stat_key
 from leaklint.config import Settings
-from leaklint.engine import SourceError, check_source, decode_source
+from leaklint.engine import check_source, decode_source
 from leaklint.files import matches_pattern
 from leaklint.finding import FileResult
 from leaklint.noqa import drop_suppressed
@@ -90,13 +90,10 @@ class Checker:
         return self.check_bytes(path, data)
 
     def check_bytes(self, path: str, data: bytes) -> FileResult:
-        try:
-            text = decode_source(data)
-        except SourceError as error:
-            return FileResult(path, error=str(error))
-        result = check_source(text, path, self.rules_for(path), project=self.project)
+        # The bytes, not their text: the project index may know them already.
+        result = check_source(data, path, self.rules_for(path), project=self.project)
         if result.findings:
-            result.findings = drop_suppressed(result.findings, text.splitlines())
+            result.findings = drop_suppressed(result.findings, decode_source(data).splitlines())
         return result
 
 

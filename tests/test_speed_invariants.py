@@ -421,7 +421,14 @@ DROPPED_COROUTINES = [
     ("async def f(): pass\ndef g(loop):\n    loop.run_until_complete(f())\n", False, False),
     ("async def f(): pass\ndef g():\n    print('f')\n", False, False),
     ("def f(): return 1\ndef g():\n    f()\n", False, False),
-    ("def f(): return g()\ndef h():\n    f()\n", False, True),  # ``g`` may be anything
+    ("def f(): return g()\ndef h():\n    f()\n", False, False),  # ``g`` is nothing the module defines or imports
+    ("async def f(): pass\ndef a(): return f()\ndef b(): return a()\ndef g():\n    b()\n", True, True),
+    ("async def f(): pass\ndef a(x):\n    if x:\n        return f()\n    return None\ndef g():\n    a(1)\n", False, False),
+    ("async def f(): pass\ndef a(): return f\ndef g():\n    a()\n", False, True),  # a name: its binding decides
+    ("@cache\nasync def f(): pass\ndef g():\n    f()\n", False, False),  # the decorator may return anything
+    ("import asyncio\ndef f(): return 1\ndef g():\n    f()\n", False, False),
+    ("import asyncio\nasync def g(q: asyncio.Queue):\n    q.put(1)\n", True, True),
+    ("import asyncio\nasync def g(q):\n    q.put(1)\n", False, True),  # any receiver may be an asyncio queue
 ]
 
 
@@ -456,6 +463,84 @@ def test_the_endless_loop_pre_check_says_yes_wherever_ll301_reports(source, repo
     assert bool(check_source(source, "case.py", rule, precheck=False).findings) is reported
     assert may_loop_forever(ast.parse(source), None) is reported  # each case is decided by exits alone
     assert check_source(source, "case.py", rule).findings == check_source(source, "case.py", rule, precheck=False).findings
+
+
+# The handle rules' questions (``prechecks.may_make_a_task``...): each
+# source, whether the rule reports it, and what the question answers.  Where
+# the rule reports, the question must say yes; where it says no, the libcst
+# parse is saved.
+HANDLE_PRE_CHECKS = [
+    ("LL101", "import asyncio\nasync def f():\n    await asyncio.sleep(1)\nasync def g():\n    asyncio.create_task(f())\n", True, True),
+    ("LL101", "import asyncio\nasync def g(loop, f):\n    loop.run_in_executor(None, f)\n", True, True),
+    ("LL101", 'import asyncio\n"""create_task is named only here"""\nasync def g():\n    await asyncio.sleep(1)\n', False, False),
+    ("LL201", "import threading\ndef run():\n    while True:\n        work()\nthreading.Thread(target=run).start()\n", True, True),
+    ("LL201", "from threading import Thread as T\ndef run(q):\n    q.get()\ndef go(q):\n    T(target=run, args=(q,)).start()\n", True, True),
+    ("LL201", "import threading\nclass W(threading.Thread):\n    def run(self):\n        while not self._stop.is_set():\n            work()\nW().start()\n", True, True),
+    ("LL201", "import threading\ndef run():\n    work()\nthreading.Thread(target=run).start()\n", False, False),  # one-shot
+    ("LL202", "from concurrent.futures import ThreadPoolExecutor\ndef f(xs):\n    ex = ThreadPoolExecutor()\n    return list(ex.map(abs, xs))\n", True, True),
+    ("LL202", "from concurrent.futures import ThreadPoolExecutor\ndef f(xs):\n    with ThreadPoolExecutor() as ex:\n        return list(ex.map(abs, xs))\n", False, False),
+    ("LL203", "import subprocess\ndef f():\n    subprocess.Popen(['ls'])\n", True, True),
+    ("LL203", "import subprocess\ndef spawn():\n    return subprocess.Popen(['ls'])\ndef f():\n    spawn()\n", True, True),
+    ("LL203", "import subprocess\ndef f():\n    with subprocess.Popen(['ls']) as child:\n        child.kill()\n", False, False),
+    ("LL203", "import subprocess\ndef f():\n    return subprocess.run(['ls'])  # not Popen\n", False, False),
+    ("LL401", "import queue\ndef f(xs):\n    q = queue.Queue()\n    for x in xs:\n        q.put(x)\n", True, True),
+    ("LL401", "import queue\ndef f(q: queue.Queue, xs):\n    for x in xs:\n        q.put(x)\n", False, True),
+    ("LL501", "import threading\ndef f():\n    _ready = threading.Event()\n    _ready.wait()\n    _ready.clear()\n", True, True),
+    ("LL501", "import threading\ndef f():\n    ready = threading.Event()\n    ready.set()\n", False, False),  # never waited on
+]
+
+
+@pytest.mark.parametrize("code, source, reported, may_report", HANDLE_PRE_CHECKS)
+def test_the_handle_rules_pre_checks_say_yes_wherever_they_report(code, source, reported, may_report):
+    from leaklint.registry import rule_by_code
+
+    rule = rule_by_code(code)
+    assert bool(check_source(source, "case.py", [rule], precheck=False).findings) is reported
+    assert rule.tree_trigger()(ast.parse(source), None) is may_report
+    assert check_source(source, "case.py", [rule]).findings == check_source(source, "case.py", [rule], precheck=False).findings
+
+
+def test_every_rule_asks_python_s_tree_before_libcst_parses():
+    """Only when every rule whose text matched has a tree question does the
+    engine ask them: one rule without would send every file it matches to
+    libcst."""
+    from leaklint.registry import all_rules
+
+    assert [rule.code for rule in all_rules() if rule.tree_trigger() is None] == []
+
+
+def test_a_module_the_index_has_read_is_not_parsed_again(tmp_path, monkeypatch):
+    """A module another file imports is summarised by the index from its
+    bytes; checking it afterwards needs no second parse when no rule's text
+    occurs in it, and finds the same."""
+    from leaklint import engine
+    from leaklint.analysis.project import ProjectIndex
+
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    helpers = tmp_path / "helpers.py"
+    helpers.write_bytes(b"def spawn(coro):\n    return loop_of(coro)\n")
+    main = tmp_path / "main.py"
+    main.write_bytes(b"from helpers import spawn\nasync def go():\n    await spawn(None)\n")
+    index = ProjectIndex()
+    parsed: List[str] = []
+    original = engine._python_parse
+    monkeypatch.setattr(engine, "_python_parse", lambda text: parsed.append(text) or original(text))
+    check_source(main.read_bytes(), str(main), project=index)  # reads helpers.py into the index
+    first = check_source(helpers.read_bytes(), str(helpers), project=index)
+    assert len(parsed) == 1  # main.py only
+    again = check_source(helpers.read_bytes(), str(helpers), project=ProjectIndex())
+    assert (first.findings, first.error, first.dependencies) == (again.findings, again.error, again.dependencies)
+    assert len(parsed) == 2
+
+
+def test_a_summary_without_bodies_is_the_summary_read_without_bodies():
+    from leaklint.analysis.summary import summarize
+
+    for path in [*fixture_files(), *stdlib_sample()[::3]]:
+        source = Path(path).read_bytes()
+        projected, read = summarize(source).without_bodies(), summarize(source, bodies=False)
+        assert projected._replace(imports=()) == read._replace(imports=()), path
+        assert set(read.imports) <= set(projected.imports), path  # and those of function bodies
 
 
 def test_a_file_no_tree_trigger_fires_in_is_not_parsed_by_libcst(monkeypatch):

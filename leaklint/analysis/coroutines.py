@@ -103,7 +103,7 @@ PRIMITIVE_COROUTINE_METHODS: Dict[str, FrozenSet[str]] = {
 _PRIMITIVE_METHOD_NAMES = frozenset(name for methods in PRIMITIVE_COROUTINE_METHODS.values() for name in methods)
 
 # Decorators that leave what calling the function returns as it was.
-_TRANSPARENT_DECORATORS = frozenset(
+TRANSPARENT_DECORATORS = frozenset(
     {
         "staticmethod",
         "classmethod",
@@ -115,7 +115,7 @@ _TRANSPARENT_DECORATORS = frozenset(
         "typing_extensions.final",
     }
 )
-_OVERLOAD = frozenset({"typing.overload", "typing_extensions.overload"})
+OVERLOAD_DECORATORS = frozenset({"typing.overload", "typing_extensions.overload"})
 
 # Kinds of binding of a name in a scope.
 _DEF = "def"  # ``def name`` / ``async def name``
@@ -447,7 +447,7 @@ class Coroutines:
         something else binds it too (an import, an assignment, a parameter)."""
         if not bindings or any(binding.kind != _DEF for binding in bindings):
             return None
-        defs = [binding.node for binding in bindings if not self._decorated_with(binding.node, _OVERLOAD)]
+        defs = [binding.node for binding in bindings if not self._decorated_with(binding.node, OVERLOAD_DECORATORS)]
         answers = {answer_for_def(function) for function in defs}
         return answers.pop() if len(answers) == 1 else None
 
@@ -485,7 +485,7 @@ class Coroutines:
         names = self._imports.qualified_names(target)
         if not names and isinstance(target, cst.Name):
             names = frozenset({target.value})  # the builtins staticmethod, classmethod
-        return bool(names) and names <= (_TRANSPARENT_DECORATORS | _OVERLOAD)
+        return bool(names) and names <= (TRANSPARENT_DECORATORS | OVERLOAD_DECORATORS)
 
     def _decorated_with(self, function: cst.FunctionDef, wanted: FrozenSet[str]) -> bool:
         return any(not self._imports.qualified_names(d.decorator).isdisjoint(wanted) for d in function.decorators)

@@ -7,7 +7,7 @@ and subclasses of ``Thread``/``Process`` defined in the same module.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Set
+from typing import TYPE_CHECKING, Dict, FrozenSet, List, NamedTuple, Optional, Set
 
 import libcst as cst
 
@@ -86,6 +86,20 @@ _LOOP_FACTORIES = ("asyncio.get_event_loop", "asyncio.get_running_loop", "asynci
 _LOOP_NAMES = frozenset({"loop", "_loop", "event_loop"})
 _LOOP_METHODS = frozenset({"create_task", "run_in_executor"})
 _WORKER_BASES = frozenset(name for name, kind in _CONSTRUCTORS.items() if kind == WORKER)
+
+
+def constructor_names(*kinds: str) -> FrozenSet[str]:
+    """The last part of the name of every constructor of ``kinds``
+    (``Popen`` for CHILD_PROCESS): what the pre-checks look for in Python's
+    tree, whatever module or alias it is reached through."""
+    names = {name for name, kind in _CONSTRUCTORS.items() if kind in kinds}
+    if QUEUE in kinds:
+        names.update(_QUEUES)
+    if TASK in kinds:
+        names.update(_LOOP_METHODS)  # ``loop.run_in_executor(...)``
+    return frozenset(name.rpartition(".")[2] for name in names)
+
+
 # What ``multiprocessing.get_context(...)`` can make: only a call of one of these
 # names on some object is worth asking whether that object is a context.
 _CONTEXT_MADE = frozenset(

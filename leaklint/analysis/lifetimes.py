@@ -24,12 +24,12 @@ from leaklint.analysis.loops import find_exit, is_constant_true
 from leaklint.analysis.tree import SyntaxTree, walk_scope
 
 # Calls that only return when the program shuts the server or loop down.
-_SERVES_FOREVER = frozenset({"serve_forever", "run_forever", "forever"})
+SERVES_FOREVER = frozenset({"serve_forever", "run_forever", "forever"})
 # Waits that return only when another thread acts, when given no timeout.
-_WAITS = frozenset({"wait", "get", "accept"})
+WAITS_FOR_OTHERS = frozenset({"wait", "get", "accept"})
 # A loop test on state with one of these in its name is a stop flag:
 # ``while self._running``, ``while not self.closed``, ``while alive``.
-_FLAG_NAME = re.compile(
+FLAG_NAME = re.compile(
     r"(?i)run|alive|stop|active|clos|shut|done|finish|exit|quit|enabl|keep|live|cancel|termin|continu|serv|work"
 )
 
@@ -157,9 +157,9 @@ def _flag_tested(test: cst.BaseExpression) -> Optional[cst.BaseExpression]:
         test = test.expression
     if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) and test.func.attr.value == "is_set":
         return test.func.value
-    if isinstance(test, cst.Attribute) and _FLAG_NAME.search(test.attr.value):
+    if isinstance(test, cst.Attribute) and FLAG_NAME.search(test.attr.value):
         return test
-    if isinstance(test, cst.Name) and _FLAG_NAME.search(test.value):
+    if isinstance(test, cst.Name) and FLAG_NAME.search(test.value):
         return test
     return None
 
@@ -186,7 +186,7 @@ def _iterates_until_sentinel(iterable: cst.BaseExpression) -> bool:
         and _is_name(iterable.func, "iter")
         and len(iterable.args) == 2
         and isinstance(iterable.args[0].value, cst.Attribute)
-        and iterable.args[0].value.attr.value in _WAITS
+        and iterable.args[0].value.attr.value in WAITS_FOR_OTHERS
     )
 
 
@@ -197,9 +197,9 @@ def _waits_without_end(call: cst.Call) -> bool:
     func = call.func
     if not isinstance(func, cst.Attribute):
         return False
-    if func.attr.value in _SERVES_FOREVER:
+    if func.attr.value in SERVES_FOREVER:
         return True
-    return func.attr.value in _WAITS and not call.args
+    return func.attr.value in WAITS_FOR_OTHERS and not call.args
 
 
 def _is_name(expr: Optional[cst.BaseExpression], name: str) -> bool:

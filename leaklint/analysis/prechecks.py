@@ -21,10 +21,12 @@ catches one that is not.  Each is one walk of the tree, or less.
 from __future__ import annotations
 
 import ast
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Set, Tuple
 
-from leaklint.analysis.coroutines import COROUTINE_FUNCTIONS, PRIMITIVE_COROUTINE_METHODS
+from leaklint.analysis.coroutines import COROUTINE_FUNCTIONS, OVERLOAD_DECORATORS, PRIMITIVE_COROUTINE_METHODS, TRANSPARENT_DECORATORS
+from leaklint.analysis.creations import CHILD_PROCESS, CONDITION, EVENT, EXECUTOR, POOL, QUEUE, TASK, WORKER, constructor_names
 from leaklint.analysis.handles import COLLECTING_METHODS
+from leaklint.analysis.lifetimes import FLAG_NAME, SERVES_FOREVER, WAITS_FOR_OTHERS
 from leaklint.analysis.project import ModuleView
 
 # Importing one of these makes its coroutine functions and primitives known.
@@ -69,73 +71,213 @@ def may_drop_a_coroutine(tree: ast.Module, project: Optional[ModuleView]) -> boo
     ``coroutines`` and ``handles`` see it: a call whose value is dropped (an
     expression statement, the value of an assignment, a lambda's body, what
     ``append`` and the like add, or an element, branch or comprehension result
-    flowing into one of those), of a function that may make a coroutine: an
-    ``async def`` of the module, a ``def`` of it that returns something other
-    than a plain value, an ``async def`` of the project (through ``project``),
-    or, when the module imports asyncio, anything (its coroutine functions and
-    its queues' and locks' methods go by many local names)."""
-    makers: Set[str] = set()  # names of the defs whose call may make a coroutine
-    dropped: List[Tuple[ast.Call, Optional[str]]] = []  # with the name of the class around it
-    # Scopes to walk: (its nodes, the function whose returns they are, the class around them).
-    scopes: List[Tuple[List[ast.AST], Optional[str], Optional[str]]] = [([tree], None, None)]
-    while scopes:
-        stack, function, class_name = scopes.pop()
-        while stack:
-            node = stack.pop()
-            node_type = type(node)
-            if node_type is ast.Import:
-                if any(alias.name.partition(".")[0] in _COROUTINE_MODULES for alias in node.names):
-                    return True
-            elif node_type is ast.ImportFrom:
-                if not node.level and (node.module or "").partition(".")[0] in _COROUTINE_MODULES:
-                    return True
-            elif node_type is ast.Return:
-                if function is not None and node.value is not None and not _is_plain(node.value):
-                    makers.add(function)
-            elif node_type is ast.Expr or node_type is ast.Assign or node_type is ast.AnnAssign:
-                if node.value is not None:
-                    _flowing_calls(node.value, class_name, dropped)
-            elif node_type is ast.Lambda:
-                _flowing_calls(node.body, class_name, dropped)
-            elif node_type is ast.Call:
-                func = node.func
-                if type(func) is ast.Attribute and func.attr in COLLECTING_METHODS:
-                    for arg in node.args:
-                        if type(arg) is not ast.Starred:
-                            _flowing_calls(arg, class_name, dropped)
-            if node_type is ast.FunctionDef or node_type is ast.AsyncFunctionDef:
-                if node_type is ast.AsyncFunctionDef:
-                    makers.add(node.name)
-                # Its decorators, defaults and annotations run in this scope; its body in its own.
-                outer: List[ast.AST] = [*node.decorator_list, node.args]
-                if node.returns is not None:
-                    outer.append(node.returns)
-                stack.extend(outer)
-                scopes.append((list(node.body), node.name, class_name))
-            elif node_type is ast.ClassDef:
-                stack.extend([*node.decorator_list, *node.bases, *node.keywords])
-                scopes.append((list(node.body), None, node.name))
-            else:
-                _children(node, stack)
-    for call, class_name in dropped:
-        func = call.func
+    flowing into one of those), of something that may make a coroutine.
+
+    That is, by the name called (``coroutines.Coroutines._call``): an ``async
+    def`` of the module whose decorators leave it alone; a ``def`` of it
+    whose every ``return`` hands back a name or such a call (found by
+    repeating until nothing changes); when the module imports asyncio, one
+    of its coroutine functions (under any name an import gives it) or a
+    coroutine method of its queues, locks and events (``q.get()``, on
+    whatever receiver); or, through ``project``, an ``async def`` of another
+    module, by its imported name, inherited on ``self``, or a method of a
+    project class an annotation gives ``self.<attr>``."""
+    walk = _CoroutineWalk(tree, project)
+    makers = walk.makers()
+    return any(walk.may_make_a_coroutine(call.func, class_name, makers) for call, class_name in walk.dropped)
+
+
+# What an asyncio coroutine function or primitive's coroutine method is
+# called, on whatever receiver: ``asyncio.sleep``, ``aio.wait_for``, ``q.get``.
+_ASYNCIO_COROUTINE_ATTRIBUTES = frozenset(
+    {name.rpartition(".")[2] for name in COROUTINE_FUNCTIONS}
+    | {method for methods in PRIMITIVE_COROUTINE_METHODS.values() for method in methods}
+)
+_COROUTINE_FUNCTION_NAMES = frozenset(name.rpartition(".")[2] for name in COROUTINE_FUNCTIONS)
+# The last part of the decorators ``coroutines`` sees through (``_is_transparent``).
+_TRANSPARENT_DECORATOR_NAMES = frozenset(
+    name.rpartition(".")[2] for name in (*TRANSPARENT_DECORATORS, *OVERLOAD_DECORATORS)
+)
+_CONSTANT_NAMES = frozenset({"None", "True", "False", "NotImplemented"})
+
+
+class _Def(NamedTuple):
+    """A ``def`` that makes a coroutine if the calls it returns do."""
+
+    name: str
+    returned: Tuple[ast.expr, ...]  # what its ``return <call>``s call
+    class_name: Optional[str]
+
+
+class _CoroutineWalk:
+    """One walk of the module for :func:`may_drop_a_coroutine`: the calls
+    whose value is dropped, the defs that may make coroutines, and the names
+    asyncio's coroutine functions are imported under."""
+
+    def __init__(self, tree: ast.Module, project: Optional[ModuleView]):
+        self._project = project
+        self.dropped: List[Tuple[ast.Call, Optional[str]]] = []  # with the name of the class around it
+        self._async_defs: Set[str] = set()
+        self._sync_defs: List[_Def] = []
+        self._imports_asyncio = False
+        self._coroutine_aliases: Set[str] = set()  # ``from asyncio import sleep as nap``: nap
+        self._annotated_attributes: Set[str] = set()  # ``x: T`` in a class, ``self.x: T = ...``
+        self._annotated_params: Set[str] = set()
+        self._attributes_from_names: List[Tuple[str, str]] = []  # ``self.x = p``: (x, p)
+        self._walk(tree)
+        # ``self.x = p`` with ``p: T``: as good as an annotation (``coroutines._annotated_attribute``).
+        self._annotated_attributes.update(attr for attr, name in self._attributes_from_names if name in self._annotated_params)
+
+    def makers(self) -> Set[str]:
+        """The names of the module's defs whose call may make a coroutine: the
+        ``async def``s, then every ``def`` whose returned calls all may,
+        until nothing changes (a chain of wrappers takes one round per link)."""
+        makers = set(self._async_defs)
+        pending = self._sync_defs
+        changed = True
+        while changed:
+            changed = False
+            still_pending = []
+            for function in pending:
+                if function.name in makers:
+                    continue
+                if all(self.may_make_a_coroutine(func, function.class_name, makers) for func in function.returned):
+                    makers.add(function.name)
+                    changed = True
+                else:
+                    still_pending.append(function)
+            pending = still_pending
+        return makers
+
+    def may_make_a_coroutine(self, func: ast.expr, class_name: Optional[str], makers: Set[str]) -> bool:
+        """Calling ``func`` (inside class ``class_name``) may make a coroutine."""
         if type(func) is ast.Name:
-            called = func.id
+            if func.id in makers or func.id in self._coroutine_aliases:
+                return True
         elif type(func) is ast.Attribute:
-            called = func.attr
+            if func.attr in makers or (self._imports_asyncio and func.attr in _ASYNCIO_COROUTINE_ATTRIBUTES):
+                return True
         else:
-            continue  # ``handlers[key]()``: nobody knows what it makes
-        if called in makers:
-            return True
-        if project is None:
-            continue
+            return False  # ``handlers[key]()``: nobody knows what it makes
+        return self._project is not None and self._project_may_make_a_coroutine(func, class_name, self._project)
+
+    def _project_may_make_a_coroutine(self, func: ast.expr, class_name: Optional[str], project: ModuleView) -> bool:
         dotted = _dotted_name(func)
         if dotted is not None and project.is_coroutine_function(dotted):
             return True  # an ``async def`` of another module, by its imported name
-        if class_name is not None and type(func) is ast.Attribute and type(func.value) is ast.Name:
-            if project.is_coroutine_function(f"{class_name}.{called}"):
-                return True  # ``self.fetch()``, ``fetch`` an ``async def`` of a base elsewhere
-    return False
+        if class_name is None or type(func) is not ast.Attribute:
+            return False
+        receiver = func.value
+        if type(receiver) is ast.Name:
+            return project.is_coroutine_function(f"{class_name}.{func.attr}")  # ``self.fetch()``, from a base elsewhere
+        if type(receiver) is ast.Attribute and type(receiver.value) is ast.Name:
+            # ``self.app.fetch()``: an annotation here or in a base class says what ``self.app`` is.
+            if receiver.attr in self._annotated_attributes:
+                return True
+            target = project.attribute_class(class_name, receiver.attr)
+            facts = project.method_of(target, func.attr) if target is not None else None
+            return facts is not None and facts.is_async
+        return False
+
+    def _walk(self, tree: ast.Module) -> None:
+        # Scopes to walk: (its nodes, the function whose returns they are, the class around them).
+        scopes: List[Tuple[List[ast.AST], Optional[ast.AST], Optional[str]]] = [([tree], None, None)]
+        while scopes:
+            stack, function, class_name = scopes.pop()
+            returns: Optional[List[Optional[ast.expr]]] = [] if type(function) is ast.FunctionDef else None
+            while stack:
+                node = stack.pop()
+                node_type = type(node)
+                if node_type is ast.Import:
+                    self._read_import(node)
+                elif node_type is ast.ImportFrom:
+                    self._read_import_from(node)
+                elif node_type is ast.Return:
+                    if returns is not None and node.value is not None:
+                        returns.append(_returned_call(node.value))
+                elif node_type is ast.Expr or node_type is ast.Assign or node_type is ast.AnnAssign:
+                    if node.value is not None:
+                        _flowing_calls(node.value, class_name, self.dropped)
+                    if node_type is ast.AnnAssign:
+                        self._read_annotated(node.target, class_name)
+                    elif node_type is ast.Assign and type(node.value) is ast.Name:
+                        for target in node.targets:
+                            if type(target) is ast.Attribute:
+                                self._attributes_from_names.append((target.attr, node.value.id))
+                elif node_type is ast.arg:
+                    if node.annotation is not None:
+                        self._annotated_params.add(node.arg)
+                elif node_type is ast.Lambda:
+                    _flowing_calls(node.body, class_name, self.dropped)
+                elif node_type is ast.Call:
+                    func = node.func
+                    if type(func) is ast.Attribute and func.attr in COLLECTING_METHODS:
+                        for arg in node.args:
+                            if type(arg) is not ast.Starred:
+                                _flowing_calls(arg, class_name, self.dropped)
+                if node_type is ast.FunctionDef or node_type is ast.AsyncFunctionDef:
+                    if node_type is ast.AsyncFunctionDef and _transparent(node.decorator_list):
+                        self._async_defs.add(node.name)
+                    # Its decorators, defaults and annotations run in this scope; its body in its own.
+                    outer: List[ast.AST] = [*node.decorator_list, node.args]
+                    if node.returns is not None:
+                        outer.append(node.returns)
+                    stack.extend(outer)
+                    scopes.append((list(node.body), node, class_name))
+                elif node_type is ast.ClassDef:
+                    stack.extend([*node.decorator_list, *node.bases, *node.keywords])
+                    scopes.append((list(node.body), None, node.name))
+                else:
+                    _children(node, stack)
+            # A ``def`` makes a coroutine only if every ``return`` hands one
+            # back (``coroutines._function_answer``): a name, or a call.
+            if returns and all(value is not None for value in returns) and _transparent(function.decorator_list):
+                called = tuple(value.func for value in returns if type(value) is ast.Call)
+                self._sync_defs.append(_Def(function.name, called, class_name))
+
+    def _read_import(self, node: ast.Import) -> None:
+        if any(alias.name.partition(".")[0] in _COROUTINE_MODULES for alias in node.names):
+            self._imports_asyncio = True
+
+    def _read_import_from(self, node: ast.ImportFrom) -> None:
+        if node.level or (node.module or "").partition(".")[0] not in _COROUTINE_MODULES:
+            return
+        self._imports_asyncio = True
+        for alias in node.names:
+            if alias.name == "*":
+                self._coroutine_aliases.update(_COROUTINE_FUNCTION_NAMES)
+            elif alias.name in _COROUTINE_FUNCTION_NAMES:
+                self._coroutine_aliases.add(alias.asname or alias.name)
+
+    def _read_annotated(self, target: ast.expr, class_name: Optional[str]) -> None:
+        if type(target) is ast.Attribute:
+            self._annotated_attributes.add(target.attr)  # ``self.app: App = app``
+        elif type(target) is ast.Name and class_name is not None:
+            self._annotated_attributes.add(target.id)  # ``app: App`` in a class body (or a method's local: loose)
+
+
+def _returned_call(value: ast.expr) -> Optional[ast.expr]:
+    """What ``return value`` hands back, for a ``def``'s answer
+    (``coroutines._returned_value``): the call or name itself; None for what
+    is never a coroutine or not known to be one (a constant, a literal, an
+    attribute, a subscript)."""
+    value_type = type(value)
+    if value_type is ast.Call:
+        return value
+    if value_type is ast.Name and value.id not in _CONSTANT_NAMES:
+        return value  # what its bindings hold decides: any call may have made it
+    return None
+
+
+def _transparent(decorators: List[ast.expr]) -> bool:
+    """Every decorator is one ``coroutines`` sees through (by its last name:
+    looser than its resolved one, never stricter)."""
+    for decorator in decorators:
+        target = decorator.func if type(decorator) is ast.Call else decorator
+        name = target.attr if type(target) is ast.Attribute else target.id if type(target) is ast.Name else None
+        if name not in _TRANSPARENT_DECORATOR_NAMES:
+            return False
+    return True
 
 
 def _flowing_calls(value: ast.AST, class_name: Optional[str], into: List[Tuple[ast.Call, Optional[str]]]) -> None:
@@ -249,3 +391,145 @@ def _blocks(statement: ast.stmt) -> List[ast.stmt]:
 
 
 _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+# -- the handle rules: something of theirs is made -----------------------------------
+#
+# A handle rule judges what a constructor of its kinds makes (``creations``),
+# found through import aliases, event-loop methods, ``get_context()`` and
+# the module's own wrappers and subclasses: each of those names the
+# constructor somewhere in the module (a wrapper returns its call, a subclass
+# names it as a base, an alias imports it).  So no name of the constructor
+# anywhere in the tree, and the rule has nothing to judge.  What the project
+# hands the module (a helper of another module that returns a task) is not
+# asked here: the engine runs the rules for the kinds the project offers
+# whatever these answer.  One walk per module serves every rule: a
+# :class:`_Inventory`, kept on the tree while the engine asks its questions.
+
+_CONSTRUCTOR_NAMES = constructor_names(TASK, WORKER, EXECUTOR, POOL, CHILD_PROCESS, QUEUE, EVENT, CONDITION)
+_TASKS = constructor_names(TASK)
+_WORKERS = constructor_names(WORKER)
+_EXECUTORS = constructor_names(EXECUTOR, POOL)
+_CHILDREN = constructor_names(CHILD_PROCESS)
+_QUEUE_NAMES = constructor_names(QUEUE)
+_EVENTS = constructor_names(EVENT, CONDITION)
+_WAIT_METHOD = "wait"  # what an event or condition is waited on with (``event_never_set.WAITS``)
+
+
+class _Inventory(NamedTuple):
+    named: FrozenSet[str]  # constructor names the module reads, or imports under another name
+    named_unmanaged: FrozenSet[str]  # the same, but the callee of a call a ``with`` enters
+    calls_wait: bool  # some ``<x>.wait(...)``
+    may_run_until_stopped: bool  # some loop or wait that ``lifetimes`` may judge long-lived
+
+
+def _inventory(tree: ast.Module) -> _Inventory:
+    found = getattr(tree, "_leaklint_inventory", None)
+    if found is None:
+        found = _take_inventory(tree)
+        # On the tree, so that it goes with the tree: the engine drops it
+        # before libcst parses the file.
+        tree._leaklint_inventory = found  # type: ignore[attr-defined]
+    return found
+
+
+def _take_inventory(tree: ast.Module) -> _Inventory:
+    named: Set[str] = set()
+    unmanaged: Set[str] = set()
+    managed: Set[int] = set()  # ids of the callees of calls a ``with`` enters directly
+    calls_wait = long_lived = False
+    stack: List[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        node_type = type(node)
+        if node_type is ast.Name:
+            if node.id in _CONSTRUCTOR_NAMES:
+                named.add(node.id)
+                if id(node) not in managed:
+                    unmanaged.add(node.id)
+            continue
+        if node_type is ast.Attribute:
+            if node.attr in _CONSTRUCTOR_NAMES:
+                named.add(node.attr)
+                if id(node) not in managed:
+                    unmanaged.add(node.attr)
+        elif node_type is ast.Call:
+            func = node.func
+            if type(func) is ast.Attribute:
+                calls_wait = calls_wait or func.attr == _WAIT_METHOD
+                long_lived = long_lived or _waits_without_end(func.attr, node)
+        elif node_type is ast.With or node_type is ast.AsyncWith:
+            for item in node.items:
+                if type(item.context_expr) is ast.Call:
+                    managed.add(id(item.context_expr.func))
+        elif node_type is ast.While:
+            long_lived = long_lived or _may_loop_until_told(node.test)
+        elif node_type is ast.For or node_type is ast.AsyncFor:
+            iterable = node.iter
+            long_lived = long_lived or (type(iterable) is ast.Call and type(iterable.func) is ast.Name and iterable.func.id == "iter")
+        elif node_type is ast.Import or node_type is ast.ImportFrom:
+            for alias in node.names:
+                imported = alias.name.rpartition(".")[2]
+                if alias.asname is not None and imported in _CONSTRUCTOR_NAMES:
+                    named.add(imported)  # ``from subprocess import Popen as P``: P(...) is one
+                    unmanaged.add(imported)
+            continue
+        _children(node, stack)
+    return _Inventory(frozenset(named), frozenset(unmanaged), calls_wait, long_lived)
+
+
+def _may_loop_until_told(test: ast.expr) -> bool:
+    """A ``while`` test ``lifetimes`` may judge long-lived: one that may
+    always be true, or a stop flag (``not self._stop.is_set()``,
+    ``self.running``)."""
+    if _may_be_constant(test):
+        return True
+    while type(test) is ast.UnaryOp and type(test.op) is ast.Not:
+        test = test.operand
+    if type(test) is ast.Call:
+        return type(test.func) is ast.Attribute and test.func.attr == "is_set"
+    if type(test) is ast.Attribute:
+        return FLAG_NAME.search(test.attr) is not None
+    return type(test) is ast.Name and FLAG_NAME.search(test.id) is not None
+
+
+def _waits_without_end(method: str, call: ast.Call) -> bool:
+    """``lifetimes._waits_without_end``: ``serve_forever()``, or a ``wait()``,
+    ``get()`` or ``accept()`` given nothing."""
+    return method in SERVES_FOREVER or (method in WAITS_FOR_OTHERS and not call.args and not call.keywords)
+
+
+def may_make_a_task(tree: ast.Module, project: Optional[ModuleView]) -> bool:
+    """LL101, LL102: some task constructor (``create_task``, ``gather``...) is named."""
+    return not _inventory(tree).named.isdisjoint(_TASKS)
+
+
+def may_leave_a_worker_running(tree: ast.Module, project: Optional[ModuleView]) -> bool:
+    """LL201: a thread or process constructor is named outside ``with``, and
+    some code of the module may run until told to stop (LL201 judges only
+    workers whose target or ``run()``, in this module, does; one whose
+    ``run()`` is elsewhere in the project comes through the project's offer)."""
+    inventory = _inventory(tree)
+    return inventory.may_run_until_stopped and not inventory.named_unmanaged.isdisjoint(_WORKERS)
+
+
+def may_leave_an_executor(tree: ast.Module, project: Optional[ModuleView]) -> bool:
+    """LL202: an executor or pool constructor is named outside ``with``."""
+    return not _inventory(tree).named_unmanaged.isdisjoint(_EXECUTORS)
+
+
+def may_leave_a_child(tree: ast.Module, project: Optional[ModuleView]) -> bool:
+    """LL203: ``Popen`` is named outside ``with``."""
+    return not _inventory(tree).named_unmanaged.isdisjoint(_CHILDREN)
+
+
+def may_make_a_queue(tree: ast.Module, project: Optional[ModuleView]) -> bool:
+    """LL401, LL402, LL403: a queue constructor is named."""
+    return not _inventory(tree).named.isdisjoint(_QUEUE_NAMES)
+
+
+def may_wait_on_an_event(tree: ast.Module, project: Optional[ModuleView]) -> bool:
+    """LL501: an event or condition constructor is named, and something is
+    ``wait()``ed on."""
+    inventory = _inventory(tree)
+    return inventory.calls_wait and not inventory.named.isdisjoint(_EVENTS)

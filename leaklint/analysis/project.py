@@ -186,6 +186,13 @@ class ProjectIndex:
         self._summaries[path] = (summary, summary.digest)
         return self._summaries[path]
 
+    def known_summary(self, data: bytes) -> Optional[ModuleSummary]:
+        """The summary of ``data`` if the index has made it already (the file
+        is a module another file imports), without parsing anything."""
+        from leaklint.cache import content_hash
+
+        return self.cache.get(content_hash(data))
+
     def summary_of_bytes(self, data: bytes) -> ModuleSummary:
         from leaklint.cache import content_hash  # the result cache's hash: one notion of "same content"
 

@@ -110,6 +110,9 @@ class ClassSummary(NamedTuple):
     attribute_types: Dict[str, str] = {}
 
 
+_NO_FACTS = FunctionSummary()
+
+
 class ModuleSummary(NamedTuple):
     functions: Dict[str, FunctionSummary] = {}
     classes: Dict[str, ClassSummary] = {}
@@ -120,6 +123,20 @@ class ModuleSummary(NamedTuple):
     star_imports: Tuple[str, ...] = ()  # modules of ``from m import *``
     imports: Tuple[str, ...] = ()  # every module the file imports, relative as written
     error: Optional[str] = None  # the file does not parse: everything else is empty
+
+    def without_bodies(self) -> "ModuleSummary":
+        """What ``summarize(..., bodies=False)`` gives for the same module: its
+        names, classes and bases, no facts of function bodies, no ``__all__``
+        (the summary of a module being checked, from one the index holds).
+        Only ``imports`` keeps the modules imported inside functions too: no
+        question of the index reads it."""
+        if self.error is not None:
+            return self
+        return self._replace(
+            functions={name: _NO_FACTS for name in self.functions},
+            classes={name: ClassSummary(bases=facts.bases, thread_base=facts.thread_base) for name, facts in self.classes.items()},
+            all=None,
+        )
 
     # -- plain data -------------------------------------------------------------
 

@@ -5,7 +5,8 @@ import libcst as cst
 from leaklint.analysis.creations import CONDITION, EVENT, Creation
 from leaklint.analysis.handles import INSTANCE, LOCAL, WITH, Handle
 from leaklint.analysis.queues import owned_privately
-from leaklint.rule import HandleRule
+from leaklint.analysis.prechecks import may_wait_on_an_event
+from leaklint.rule import HandleRule, Trigger
 
 # Per kind: the waits, and the calls that neither set (notify) nor hand on.
 WAITS = {EVENT: ("wait",), CONDITION: ("wait",)}
@@ -80,7 +81,7 @@ class EventNeverSet(HandleRule):
     name = "event-never-set"
     message = "{call} is waited on without a timeout but nothing calls {setter} on it, and it is never handed on: the wait blocks forever"
     modules = ("threading", "asyncio", "multiprocessing")
-    trigger = r"Event|Condition"
+    trigger = Trigger(r"Event|Condition", tree=may_wait_on_an_event)
     kinds = (EVENT, CONDITION)
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:

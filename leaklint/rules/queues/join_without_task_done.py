@@ -5,7 +5,8 @@ import libcst as cst
 from leaklint.analysis.creations import Creation, QUEUE
 from leaklint.analysis.handles import Handle
 from leaklint.analysis.queues import owned_privately
-from leaklint.rule import HandleRule
+from leaklint.analysis.prechecks import may_make_a_queue
+from leaklint.rule import HandleRule, Trigger
 
 # Every queue method but task_done(): none of them lets join() return.
 METHODS_BUT_TASK_DONE = frozenset(
@@ -60,7 +61,7 @@ class JoinWithoutTaskDone(HandleRule):
     name = "join-without-task-done"
     message = "join() waits for task_done() calls, but nothing calls task_done() on this queue"
     modules = ("queue", "asyncio", "multiprocessing")
-    trigger = r"Queue"
+    trigger = Trigger(r"Queue", tree=may_make_a_queue)
     kinds = (QUEUE,)
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:

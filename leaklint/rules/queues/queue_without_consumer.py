@@ -3,7 +3,8 @@ from __future__ import annotations
 from leaklint.analysis.creations import Creation, QUEUE
 from leaklint.analysis.handles import Handle
 from leaklint.analysis.queues import owned_privately
-from leaklint.rule import HandleRule
+from leaklint.analysis.prechecks import may_make_a_queue
+from leaklint.rule import HandleRule, Trigger
 
 # Calls that neither take items out nor hand the queue to anyone who might.
 METHODS_THAT_TAKE_NOTHING_OUT = frozenset(
@@ -57,7 +58,7 @@ class QueueWithoutConsumer(HandleRule):
     name = "queue-without-consumer"
     message = "items are put into {call} but nothing ever gets them, and the queue is never handed on"
     modules = ("queue", "asyncio", "multiprocessing")
-    trigger = r"Queue"
+    trigger = Trigger(r"Queue", tree=may_make_a_queue)
     kinds = (QUEUE,)
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:

@@ -5,7 +5,8 @@ import libcst as cst
 from leaklint.analysis.creations import Creation, QUEUE
 from leaklint.analysis.handles import Handle
 from leaklint.analysis.queues import owned_privately
-from leaklint.rule import HandleRule
+from leaklint.analysis.prechecks import may_make_a_queue
+from leaklint.rule import HandleRule, Trigger
 
 # Calls that neither put items in nor hand the queue to anyone who might.
 METHODS_THAT_PUT_NOTHING_IN = frozenset(
@@ -75,7 +76,7 @@ class QueueWithoutProducer(HandleRule):
     name = "queue-without-producer"
     message = "{call} is read with get() but nothing ever puts into it, and it is never handed on: get() waits forever"
     modules = ("queue", "asyncio", "multiprocessing")
-    trigger = r"Queue"
+    trigger = Trigger(r"Queue", tree=may_make_a_queue)
     kinds = (QUEUE,)
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from leaklint.analysis.creations import Creation, TASK
 from leaklint.analysis.handles import DISCARDED, Handle
+from leaklint.analysis.prechecks import may_make_a_task
 from leaklint.fix_builders import keep_in_background_set
-from leaklint.rule import HandleRule
+from leaklint.rule import HandleRule, Trigger
 
 # Calls on a task that keep no reference to it and never look at its outcome.
 NEUTRAL_TASK_METHODS = frozenset(
@@ -96,7 +97,7 @@ class DanglingTask(HandleRule):
         "it finishes, and its failure bypasses this code"
     )
     modules = ("asyncio",)
-    trigger = r"create_task|ensure_future|run_in_executor|gather|shield|run_coroutine_threadsafe|\bTask\b"
+    trigger = Trigger(r"create_task|ensure_future|run_in_executor|gather|shield|run_coroutine_threadsafe|\bTask\b", tree=may_make_a_task)
     kinds = (TASK,)
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from leaklint.analysis.creations import Creation, TASK
 from leaklint.analysis.handles import Handle, LOCAL
+from leaklint.analysis.prechecks import may_make_a_task
 from leaklint.fix_builders import keep_in_background_set
-from leaklint.rule import HandleRule
+from leaklint.rule import HandleRule, Trigger
 
 
 class UnusedTask(HandleRule):
@@ -68,7 +69,7 @@ class UnusedTask(HandleRule):
         "await or gather them, or keep them in a set of background tasks"
     )
     modules = ("asyncio",)
-    trigger = r"create_task|ensure_future|run_in_executor|gather|shield|run_coroutine_threadsafe|\bTask\b"
+    trigger = Trigger(r"create_task|ensure_future|run_in_executor|gather|shield|run_coroutine_threadsafe|\bTask\b", tree=may_make_a_task)
     kinds = (TASK,)
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from leaklint.analysis.creations import Creation, EXECUTOR, POOL
 from leaklint.analysis.handles import Handle, DISCARDED, INSTANCE, LOCAL
+from leaklint.analysis.prechecks import may_leave_an_executor
 from leaklint.fix_builders import manage_with
-from leaklint.rule import HandleRule
+from leaklint.rule import HandleRule, Trigger
 
 # Calls that hand work to the pool without ever shutting it down.
 NEUTRAL_POOL_METHODS = frozenset(
@@ -86,7 +87,7 @@ class ExecutorWithoutShutdown(HandleRule):
         " use it in a `with` block or call {release}"
     )
     modules = ("concurrent", "multiprocessing")
-    trigger = r"Executor|Pool"
+    trigger = Trigger(r"Executor|Pool", tree=may_leave_an_executor)
     kinds = (EXECUTOR, POOL,)
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from leaklint.analysis.creations import Creation, WORKER
 from leaklint.analysis.handles import Handle, DISCARDED, GLOBAL, INSTANCE, LOCAL
-from leaklint.rule import HandleRule
+from leaklint.analysis.prechecks import may_leave_a_worker_running
+from leaklint.rule import HandleRule, Trigger
 
 # Calls that neither wait for the worker nor hand it to anyone who will.
 NEUTRAL_WORKER_METHODS = frozenset(
@@ -104,7 +105,7 @@ class UnjoinedThread(HandleRule):
         " worker is lost each time `{method}()` rebinds `self.{attr}`"
     )
     modules = ("threading", "multiprocessing")
-    trigger = r"Thread|Process|Timer"
+    trigger = Trigger(r"Thread|Process|Timer", tree=may_leave_a_worker_running)
     kinds = (WORKER,)
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:

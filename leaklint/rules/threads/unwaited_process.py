@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from leaklint.analysis.creations import Creation, CHILD_PROCESS
 from leaklint.analysis.handles import Handle, DISCARDED, INSTANCE, LOCAL
+from leaklint.analysis.prechecks import may_leave_a_child
 from leaklint.fix_builders import manage_with
-from leaklint.rule import HandleRule
+from leaklint.rule import HandleRule, Trigger
 
 # Calls that leave the child unreaped: signalling it is not waiting for it.
 NEUTRAL_POPEN_METHODS = frozenset({"kill", "terminate", "send_signal"})
@@ -93,7 +94,7 @@ class UnwaitedProcess(HandleRule):
         " `self.{attr}`: they become zombies; call wait() or communicate()"
     )
     modules = ("subprocess",)
-    trigger = r"Popen"
+    trigger = Trigger(r"Popen", tree=may_leave_a_child)
     kinds = (CHILD_PROCESS,)
 
     def check_handle(self, handle: Handle, creation: Creation) -> None:
