@@ -6,15 +6,20 @@ The steps, each skipped when it cannot matter:
 2. Pre-check: a rule whose ``trigger`` text does not occur cannot fire, nor
    one whose ``modules`` are named in no import (unless the project hands
    the module what the rule judges: its ``kinds``).
-3. A file where no rule can fire is read by Python's own parser alone (about
-   eight times cheaper than libcst), so that a broken file is still
-   reported.  So is a file where only rules whose trigger asks a question
-   of Python's tree (``Trigger.tree``: is there a ``while True`` with no way
-   out?) can fire: libcst parses it only if one of them answers yes.  A
-   file that libcst will parse anyway skips Python's parser unless a cheap
-   scan says a statement may nest deeply enough to crash libcst's native
-   parser: then Python's parser refuses it first.  When libcst rejects a
-   file, Python's parser words the error.
+3. Python's own parser (about eight times cheaper than libcst) reads the
+   file first: a broken file is still reported, and every rule's trigger
+   asks a question of Python's tree (``Trigger.tree``: is a constructor of
+   the rule's named? is there a ``while True`` with no way out?); libcst
+   parses the file only if one of them answers yes, or if the project hands
+   the module something a rule judges.  A file where no rule's text occurs
+   and that the project index has read already (another module imports it)
+   is not parsed again: the index's summary of the same bytes says that it
+   compiles and what it imports.  When a rule is given without a tree
+   question, or the pre-checks are off, a file that libcst will parse
+   anyway skips Python's parser unless a cheap scan says a statement may
+   nest deeply enough to crash libcst's native parser: then Python's parser
+   refuses it first.  When libcst rejects a file, Python's parser words the
+   error.
 4. Parse with libcst, walk the tree once to build the shared facts, drop the
    rules whose modules are not imported, and call each remaining rule's
    ``visit_*`` methods for the nodes it asked for.

@@ -1,13 +1,14 @@
 """Can a rule fire at all in this module?  Asked of Python's own parse tree.
 
-A rule's trigger text (``async``, ``while True``) lets through many files
-where the rule cannot fire: most modules with an ``async def`` drop no
-coroutine, and most ``while True:`` loops have a ``break``.  Python's parser
-costs about an eighth of libcst's, and the engine needs it anyway for a file
-it does not parse with libcst (to report a broken file, and for the module's
-summary), so for a rule whose trigger carries one of these questions the
-engine asks it of the ``ast`` tree first and parses with libcst only if some
-rule can fire.
+A rule's trigger text (``async``, ``while True``, ``Popen``) lets through
+many files where the rule cannot fire: most modules with an ``async def``
+drop no coroutine, most ``while True:`` loops have a ``break``, and a
+``Popen`` in a docstring or a ``with Popen(...)`` makes no child to judge.
+Python's parser costs about an eighth of libcst's, and the engine needs it
+anyway for a file it does not parse with libcst (to report a broken file,
+and for the module's summary), so every rule's trigger carries a question
+that the engine asks of the ``ast`` tree first; libcst parses the file only
+if some rule can fire.
 
 Each question is a necessary condition, never a guess: it answers False only
 when the shared analysis could not find anything to report, whatever the rest
@@ -15,7 +16,8 @@ of the module says.  So each mirrors, more loosely, the conditions under which
 the rule reports (the docstring says which), and a change there that lets the
 rule report in new places must be reflected here; the test that runs every
 fixture with and without the pre-checks (tests/test_speed_invariants.py)
-catches one that is not.  Each is one walk of the tree, or less.
+catches one that is not.  Each is one walk of the tree, or less; the handle
+rules share one.
 """
 
 from __future__ import annotations
