@@ -424,7 +424,9 @@ DROPPED_COROUTINES = [
     ("def f(): return g()\ndef h():\n    f()\n", False, False),  # ``g`` is nothing the module defines or imports
     ("async def f(): pass\ndef a(): return f()\ndef b(): return a()\ndef g():\n    b()\n", True, True),
     ("async def f(): pass\ndef a(x):\n    if x:\n        return f()\n    return None\ndef g():\n    a(1)\n", False, False),
-    ("async def f(): pass\ndef a(): return f\ndef g():\n    a()\n", False, True),  # a name: its binding decides
+    ("async def f(): pass\ndef a():\n    c = f()\n    return c\ndef g():\n    a()\n", True, True),
+    ("async def f(): pass\ndef a(c):\n    return c\ndef g():\n    a(f())\n", False, False),  # a parameter: unknown
+    ("async def f(): pass\ndef a():\n    c = []\n    return c\ndef g():\n    a()\n", False, False),
     ("@cache\nasync def f(): pass\ndef g():\n    f()\n", False, False),  # the decorator may return anything
     ("import asyncio\ndef f(): return 1\ndef g():\n    f()\n", False, False),
     ("import asyncio\nasync def g(q: asyncio.Queue):\n    q.put(1)\n", True, True),

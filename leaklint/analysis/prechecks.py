@@ -77,8 +77,8 @@ def may_drop_a_coroutine(tree: ast.Module, project: Optional[ModuleView]) -> boo
 
     That is, by the name called (``coroutines.Coroutines._call``): an ``async
     def`` of the module whose decorators leave it alone; a ``def`` of it
-    whose every ``return`` hands back a name or such a call (found by
-    repeating until nothing changes); when the module imports asyncio, one
+    whose every ``return`` hands back such a call, or a local name bound
+    only to such calls (found by repeating until nothing changes); when the module imports asyncio, one
     of its coroutine functions (under any name an import gives it) or a
     coroutine method of its queues, locks and events (``q.get()``, on
     whatever receiver); or, through ``project``, an ``async def`` of another
@@ -187,6 +187,7 @@ class _CoroutineWalk:
         while scopes:
             stack, function, class_name = scopes.pop()
             returns: Optional[List[Optional[ast.expr]]] = [] if type(function) is ast.FunctionDef else None
+            assigned: Dict[str, List[Optional[ast.expr]]] = {}  # name -> the values ``name = value`` gives it here
             while stack:
                 node = stack.pop()
                 node_type = type(node)
@@ -202,9 +203,13 @@ class _CoroutineWalk:
                         _flowing_calls(node.value, class_name, self.dropped)
                     if node_type is ast.AnnAssign:
                         self._read_annotated(node.target, class_name)
-                    elif node_type is ast.Assign and type(node.value) is ast.Name:
+                        if type(node.target) is ast.Name:
+                            assigned.setdefault(node.target.id, []).append(node.value)
+                    elif node_type is ast.Assign:
                         for target in node.targets:
-                            if type(target) is ast.Attribute:
+                            if type(target) is ast.Name:
+                                assigned.setdefault(target.id, []).append(node.value)
+                            elif type(target) is ast.Attribute and type(node.value) is ast.Name:
                                 self._attributes_from_names.append((target.attr, node.value.id))
                 elif node_type is ast.arg:
                     if node.annotation is not None:
@@ -231,11 +236,10 @@ class _CoroutineWalk:
                     scopes.append((list(node.body), None, node.name))
                 else:
                     _children(node, stack)
-            # A ``def`` makes a coroutine only if every ``return`` hands one
-            # back (``coroutines._function_answer``): a name, or a call.
-            if returns and all(value is not None for value in returns) and _transparent(function.decorator_list):
-                called = tuple(value.func for value in returns if type(value) is ast.Call)
-                self._sync_defs.append(_Def(function.name, called, class_name))
+            if returns and _transparent(function.decorator_list):
+                called = _calls_returned(returns, assigned, _parameters(function.args))
+                if called is not None:
+                    self._sync_defs.append(_Def(function.name, called, class_name))
 
     def _read_import(self, node: ast.Import) -> None:
         if any(alias.name.partition(".")[0] in _COROUTINE_MODULES for alias in node.names):
@@ -258,6 +262,33 @@ class _CoroutineWalk:
             self._annotated_attributes.add(target.id)  # ``app: App`` in a class body (or a method's local: loose)
 
 
+def _calls_returned(
+    returns: List[Optional[ast.expr]], assigned: Dict[str, List[Optional[ast.expr]]], parameters: Set[str]
+) -> Optional[Tuple[ast.expr, ...]]:
+    """What a ``def`` calls to make what it returns, if every ``return`` may
+    hand back a coroutine (``coroutines._function_answer``): a call, or a
+    local name bound here only by ``name = <call>`` (``_name_value``; a
+    parameter, or a name not bound here, is no coroutine it knows of).
+    None when some ``return`` cannot."""
+    called: List[ast.expr] = []
+    for value in returns:
+        if value is None:
+            return None
+        if type(value) is ast.Call:
+            called.append(value.func)
+            continue
+        values = assigned.get(value.id) if value.id not in parameters else None  # type: ignore[attr-defined]
+        if not values or any(type(bound) is not ast.Call for bound in values):
+            return None
+        called.extend(bound.func for bound in values)  # type: ignore[union-attr]
+    return tuple(called)
+
+
+def _parameters(arguments: ast.arguments) -> Set[str]:
+    every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
+    return {argument.arg for argument in every if argument is not None}
+
+
 def _returned_call(value: ast.expr) -> Optional[ast.expr]:
     """What ``return value`` hands back, for a ``def``'s answer
     (``coroutines._returned_value``): the call or name itself; None for what
@@ -267,7 +298,7 @@ def _returned_call(value: ast.expr) -> Optional[ast.expr]:
     if value_type is ast.Call:
         return value
     if value_type is ast.Name and value.id not in _CONSTANT_NAMES:
-        return value  # what its bindings hold decides: any call may have made it
+        return value  # what its bindings hold decides
     return None
 
 

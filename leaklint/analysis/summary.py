@@ -291,6 +291,24 @@ def _module_statements(body: List[ast.stmt]) -> Iterator[ast.stmt]:
             stack.extend(reversed(statement.body + handlers + statement.orelse + statement.finalbody))
 
 
+def _scope_statements(body: List[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement of a function's own scope: those of its blocks (``if``,
+    loops, ``with``, ``try``, ``match``), not those of nested functions and
+    classes."""
+    stack = list(body)
+    while stack:
+        statement = stack.pop()
+        yield statement
+        if isinstance(statement, _SCOPES):
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(statement, field, None)
+            if type(block) is list:
+                stack.extend(block)
+        for holder in getattr(statement, "handlers", None) or getattr(statement, "cases", None) or ():
+            stack.extend(holder.body)
+
+
 def _dotted(expr: ast.AST) -> Optional[str]:
     parts = []
     while isinstance(expr, ast.Attribute):
@@ -527,9 +545,9 @@ class _Summarizer:
             arguments = member.args
             annotations = {arg.arg: arg.annotation for arg in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
             receiver = (arguments.posonlyargs + arguments.args)[0].arg
-            stack: List[ast.AST] = list(member.body)
-            while stack:
-                node = stack.pop()
+            # Assignments are statements: the method's blocks hold them all,
+            # and no expression needs reading.
+            for node in _scope_statements(member.body):
                 if isinstance(node, ast.AnnAssign) and _is_attribute_of(node.target, receiver):
                     note(node.target.attr, node.annotation)
                 elif isinstance(node, ast.Assign) and len(node.targets) == 1 and _is_attribute_of(node.targets[0], receiver):
@@ -540,8 +558,6 @@ class _Summarizer:
                         found[node.targets[0].attr] = None
                     else:
                         note(node.targets[0].attr, annotation)
-                if not isinstance(node, _SCOPES):
-                    stack.extend(ast.iter_child_nodes(node))
         return {attr: ref for attr, ref in found.items() if ref is not None}
 
     def _annotation_ref(self, annotation: Optional[ast.expr]) -> Optional[str]:
