@@ -91,15 +91,15 @@ class CorpusRun:
     path: Path
     files: int = 0
     lines: int = 0
+    # The bare parse is timed before the leaklint runs and again after them;
+    # the reference is their mean (the machine's speed drifts over minutes).
     parse_seconds: float = 0.0
     parse_cpu: float = 0.0
+    parse_timings: List[Tuple[float, float]] = field(default_factory=list)  # (seconds, cpu) before, after
     unparsable: int = 0
-    parsed_files: int = 0  # the files where a rule can fire: libcst parses them
-    parsed_libcst_seconds: float = 0.0
-    parsed_precheck_seconds: float = 0.0  # ast.parse of every one of them: the pre-check as it was
-    parsed_scan_seconds: Optional[float] = None  # the engine's may_nest_deeply scan of them, if it has one
-    parsed_deep_files: int = 0  # the files the scan sends to ast.parse first
-    parsed_deep_seconds: float = 0.0  # ast.parse of those
+    # The pre-check: the files where a rule's text occurs, and their libcst
+    # and Python parses; of them, those the rules' tree questions keep.
+    matched: Dict[str, float] = field(default_factory=dict)
     runs: Dict[str, Tuple[float, Optional[float], Optional[int]]] = field(default_factory=dict)  # seconds, cpu, peak bytes
     unchecked: Dict[str, Tuple[int, int]] = field(default_factory=dict)  # files leaklint could not check, of them timed out
     findings: int = 0
@@ -115,9 +115,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--only", choices=("stdlib", "asyncio", "scaling"), help="measure one section only")
     parser.add_argument("--quick", action="store_true", help="every tenth file and small modules, once: a smoke test")
     parser.add_argument("--bare-parse", type=Path, metavar="FILE_LIST", help=argparse.SUPPRESS)  # the timing subprocess
+    parser.add_argument("--timing-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare_parse:
-        return _bare_parse_subprocess(args.bare_parse)
+        return _bare_parse_subprocess(args.bare_parse, args.timing_only)
 
     corpora: List[CorpusRun] = []
     if args.corpus is not None:
@@ -197,12 +198,10 @@ def _measure_corpus(run: CorpusRun, jobs: int, quick: bool) -> None:
         print(f"  {run.files} files, {run.lines:,} lines", flush=True)
 
         timing = _time_bare_parse(file_list)
-        run.parse_seconds, run.parse_cpu, run.unparsable = timing["seconds"], timing["cpu"], timing["unparsable"]
-        run.parsed_files = timing["parsed_files"]
-        run.parsed_libcst_seconds, run.parsed_precheck_seconds = timing["parsed_libcst"], timing["parsed_precheck"]
-        run.parsed_scan_seconds, run.parsed_deep_files = timing["parsed_scan"], timing["parsed_deep_files"]
-        run.parsed_deep_seconds = timing["parsed_deep"]
-        print(f"  bare libcst.parse_module: {run.parse_seconds:.2f} s", flush=True)
+        run.parse_timings.append((timing["seconds"], timing["cpu"]))
+        run.unparsable = timing["unparsable"]
+        run.matched = {key: value for key, value in timing.items() if key.startswith(("matched", "kept"))}
+        print(f"  bare libcst.parse_module: {timing['seconds']:.2f} s", flush=True)
 
         command = [sys.executable, "-m", "leaklint", "--config", str(config), "--exit-zero"]
         command += ["--files-from", str(file_list)] if quick else [str(run.path)]
@@ -220,31 +219,33 @@ def _measure_corpus(run: CorpusRun, jobs: int, quick: bool) -> None:
             run.unchecked[label] = (len(problems), sum("took longer than" in line for line in problems))
             outputs.append(output)
             print(f"  leaklint, {label}: {seconds:.2f} s", flush=True)
+        again = _time_bare_parse(file_list, timing_only=True)
+        run.parse_timings.append((again["seconds"], again["cpu"]))
+        print(f"  bare libcst.parse_module, again: {again['seconds']:.2f} s", flush=True)
+        run.parse_seconds = sum(seconds for seconds, _ in run.parse_timings) / len(run.parse_timings)
+        run.parse_cpu = sum(cpu for _, cpu in run.parse_timings) / len(run.parse_timings)
     findings = outputs[0].decode("utf-8", "replace").strip().splitlines()
     run.findings = len(findings) - 1 if findings else 0  # the last line is the summary
     run.identical = all(output == outputs[0] for output in outputs)
 
 
-def _time_bare_parse(file_list: Path) -> Dict[str, float]:
+def _time_bare_parse(file_list: Path, timing_only: bool = False) -> Dict[str, float]:
     """The bare parse, in a process of its own: on Linux a child inherits the
     peak memory of the process that starts it, and the parse must not inflate
-    the leaklint runs' figures."""
-    output = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--bare-parse", str(file_list)],
-        check=True,
-        stdout=subprocess.PIPE,
-    ).stdout
+    the leaklint runs' figures.  ``timing_only``: the seconds alone, not the
+    pre-check figures."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--bare-parse", str(file_list)]
+    output = subprocess.run(command + (["--timing-only"] if timing_only else []), check=True, stdout=subprocess.PIPE).stdout
     return json.loads(output)
 
 
-def _bare_parse_subprocess(file_list: Path) -> int:
+def _bare_parse_subprocess(file_list: Path, timing_only: bool = False) -> int:
     """Print, as JSON, the seconds (wall and CPU) to libcst-parse every file,
-    and, for the files where a default rule's trigger occurs (the engine
-    parses only those with libcst), the seconds of their libcst parse, of
-    Python's parser on each (``_python_syntax_error``: the pre-check as it
-    first was, on every file), and, where the engine has it, of the cheap scan
-    (``may_nest_deeply``) that sends only some of them to Python's parser
-    first, and of Python's parser on those."""
+    and, for the files where a default rule's text occurs, the seconds of
+    their libcst parse and of Python's parser on each (the engine's first
+    step for them), and the same for those that the rules' tree questions
+    still send to libcst (asked without the project's view: the engine also
+    sends the files the project hands something a rule judges)."""
     sources = [_read(path) for path in file_list.read_text(encoding="utf-8").splitlines()]
     rules = select_rules(Settings().select)
     unparsable = 0
@@ -258,39 +259,41 @@ def _bare_parse_subprocess(file_list: Path) -> int:
             unparsable += 1
         per_file.append(time.perf_counter() - began)
     seconds, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    if timing_only:
+        print(json.dumps({"seconds": seconds, "cpu": cpu, "unparsable": unparsable}))
+        return 0
 
-    parsed: List[Tuple[str, float]] = []  # (text, its libcst seconds) of the files the engine parses
+    # The files where a rule's text occurs, with their libcst seconds; then
+    # Python's parser on each (timed) and the rules' tree questions.
+    matched: List[Tuple[str, float]] = []
     for source, libcst_seconds in zip(sources, per_file):
         try:
             text = engine.decode_source(source)
         except engine.SourceError:
             continue
-        if "\0" not in text and engine._candidate_rules(text, rules, True):
-            parsed.append((text, libcst_seconds))
-    began = time.perf_counter()
-    for text, _ in parsed:
-        try:
-            engine._python_syntax_error(text)
-        except engine.SourceError:
-            pass
-    precheck = time.perf_counter() - began
-    scan_seconds, deep = None, []
-    scan = getattr(engine, "may_nest_deeply", None)
-    if scan is not None:
+        if "\0" not in text:
+            candidates = engine._candidate_rules(text, rules, True)
+            if candidates:
+                matched.append((text, libcst_seconds))
+    ast_seconds = ast_kept_seconds = libcst_kept_seconds = 0.0
+    kept = 0
+    for text, libcst_seconds in matched:
         began = time.perf_counter()
-        deep = [text for text, _ in parsed if scan(text)]
-        scan_seconds = time.perf_counter() - began
-    began = time.perf_counter()
-    for text in deep:
         try:
-            engine._python_syntax_error(text)
+            tree, _ = engine._python_parse(text)
         except engine.SourceError:
-            pass
-    deep_seconds = time.perf_counter() - began
+            tree = None
+        took = time.perf_counter() - began
+        ast_seconds += took
+        candidates = engine._candidate_rules(text, rules, True)
+        if tree is None or any(rule.tree_trigger()(tree, None) for rule in candidates):
+            kept += 1
+            ast_kept_seconds += took
+            libcst_kept_seconds += libcst_seconds
     print(json.dumps({
-        "seconds": seconds, "cpu": cpu, "unparsable": unparsable, "parsed_files": len(parsed),
-        "parsed_libcst": sum(libcst_seconds for _, libcst_seconds in parsed), "parsed_precheck": precheck,
-        "parsed_scan": scan_seconds, "parsed_deep_files": len(deep), "parsed_deep": deep_seconds,
+        "seconds": seconds, "cpu": cpu, "unparsable": unparsable,
+        "matched_files": len(matched), "matched_libcst": sum(libcst_seconds for _, libcst_seconds in matched),
+        "matched_ast": ast_seconds, "kept_files": kept, "kept_libcst": libcst_kept_seconds, "kept_ast": ast_kept_seconds,
     }))
     return 0
 
@@ -387,7 +390,7 @@ def _print_corpora(corpora: List[CorpusRun], jobs: int) -> None:
     print("| run | " + " | ".join(f"{run.title}: seconds | lines/s | peak MiB | / bare parse" for run in corpora) + " |")
     print("|---|" + "---:|---:|---:|---:|" * len(corpora))
     labels = {
-        "bare": "bare `libcst.parse_module`, one process",
+        "bare": "bare `libcst.parse_module`, one process (mean of two)",
         "one process, cold": "`leaklint --jobs 1 --no-cache`",
         "all cores, cold": f"`leaklint --jobs {jobs}`, empty cache",
         "all cores, warm": f"`leaklint --jobs {jobs}`, nothing changed",
@@ -406,6 +409,12 @@ def _print_corpora(corpora: List[CorpusRun], jobs: int) -> None:
         cpu = [run.parse_cpu] + [run.runs[label][1] for label in RUNS]
         print(f"{run.title}: {run.files:,} files, {run.lines:,} lines; findings: {run.findings}, identical in the "
               f"three runs: {'yes' if run.identical else 'NO'}")
+        timings = run.parse_timings
+        if len(timings) == 2:
+            drift = abs(timings[1][1] - timings[0][1]) / min(timings[0][1], timings[1][1])
+            print(f"  bare parse before and after the leaklint runs: {timings[0][0]:.2f} and {timings[1][0]:.2f} s "
+                  f"({timings[0][1]:.2f} and {timings[1][1]:.2f} CPU s): the reference is their mean"
+                  + (f"; the machine's speed moved by {drift:.0%} meanwhile" if drift > 0.05 else ""))
         print("  CPU seconds (bare parse, one process, all cores, warm): "
               + ", ".join("-" if value is None else f"{value:.2f}" for value in cpu)
               + (f"; one process / bare parse: {cpu[1] / cpu[0]:.3f}" if cpu[1] is not None and cpu[0] else ""))
@@ -414,16 +423,15 @@ def _print_corpora(corpora: List[CorpusRun], jobs: int) -> None:
         if any(count for count, _ in run.unchecked.values()):
             print("  files leaklint reported as not checked (of them over the 60 s limit), per run: "
                   + ", ".join(f"{count} ({timeouts})" for count, timeouts in (run.unchecked[label] for label in RUNS)))
-        if run.parsed_files:
-            share = run.parsed_precheck_seconds / run.parsed_libcst_seconds if run.parsed_libcst_seconds else 0.0
-            print(f"  pre-check: on the {run.parsed_files:,} files libcst parses (a trigger occurs), ast.parse of all "
-                  f"of them takes {run.parsed_precheck_seconds:.2f} s beside libcst's {run.parsed_libcst_seconds:.2f} s: "
-                  f"{share:.1%} of the parse")
-            if run.parsed_scan_seconds is not None and run.parsed_libcst_seconds:
-                today = run.parsed_scan_seconds + run.parsed_deep_seconds
-                print(f"    the engine's scan (may_nest_deeply) takes {run.parsed_scan_seconds:.2f} s and sends "
-                      f"{run.parsed_deep_files:,} files to ast.parse first ({run.parsed_deep_seconds:.2f} s): "
-                      f"{today / run.parsed_libcst_seconds:.1%} of the parse")
+        matched = run.matched
+        if matched.get("matched_files") and matched["kept_libcst"]:
+            spared = matched["matched_files"] - matched["kept_files"]
+            print(f"  pre-check: a rule's text occurs in {matched['matched_files']:,.0f} files (their libcst parse: "
+                  f"{matched['matched_libcst']:.2f} s); the tree questions spare {spared:,.0f} of them "
+                  f"({matched['matched_libcst'] - matched['kept_libcst']:.2f} s of libcst) for "
+                  f"{matched['matched_ast'] - matched['kept_ast']:.2f} s of ast.parse; on the {matched['kept_files']:,.0f} "
+                  f"that libcst still parses, ast.parse costs {matched['kept_ast']:.2f} s, "
+                  f"{matched['kept_ast'] / matched['kept_libcst']:.1%} of their parse")
     print("(peak MiB: the larger of the largest process, getrusage, and all processes together, PSS sampled every 20 ms)")
 
 
