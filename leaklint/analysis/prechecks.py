@@ -33,11 +33,8 @@ from leaklint.analysis.project import ModuleView
 
 # Importing one of these makes its coroutine functions and primitives known.
 _COROUTINE_MODULES = frozenset(name.partition(".")[0] for name in (*COROUTINE_FUNCTIONS, *PRIMITIVE_COROUTINE_METHODS))
-_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
-# Values whose ``return`` makes no coroutine (``coroutines._PLAIN_VALUES``).
-_PLAIN_VALUES = (ast.JoinedStr, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp, ast.SetComp, ast.DictComp, ast.Compare)
 
 # Fields that never hold a node worth visiting: names, numbers, and the
 # ``Load``/``Add`` singletons of every expression.
@@ -338,14 +335,6 @@ def _flowing_calls(value: ast.AST, class_name: Optional[str], into: List[Tuple[a
             stack.extend((expr.test, expr.body, expr.orelse))
         elif expr_type is ast.BoolOp:
             stack.extend(expr.values)
-
-
-def _is_plain(value: ast.AST) -> bool:
-    if isinstance(value, ast.Constant):
-        return value.value is not Ellipsis
-    if isinstance(value, ast.Name):
-        return value.id == "NotImplemented"
-    return isinstance(value, _PLAIN_VALUES)
 
 
 def _dotted_name(expr: ast.AST) -> Optional[str]:
