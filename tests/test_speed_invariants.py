@@ -434,17 +434,6 @@ DROPPED_COROUTINES = [
 ]
 
 
-@pytest.mark.parametrize("source, reported, may_drop", DROPPED_COROUTINES)
-def test_the_dropped_coroutine_pre_check_says_yes_wherever_ll103_reports(source, reported, may_drop):
-    from leaklint.analysis.prechecks import may_drop_a_coroutine
-    from leaklint.registry import rule_by_code
-
-    rule = [rule_by_code("LL103")]
-    assert bool(check_source(source, "case.py", rule, precheck=False).findings) is reported
-    assert may_drop_a_coroutine(ast.parse(source), None) is may_drop
-    assert check_source(source, "case.py", rule).findings == check_source(source, "case.py", rule, precheck=False).findings
-
-
 ENDLESS_LOOPS = [
     ("def f():\n    while True:\n        work()\n", True),
     ("def f():\n    while 1:\n        for x in y:\n            break\n", True),
@@ -454,17 +443,6 @@ ENDLESS_LOOPS = [
     ("def f():\n    while True:\n        raise StopIteration\n", False),
     ("def f():\n    while x:\n        work()\n", False),
 ]
-
-
-@pytest.mark.parametrize("source, reported", ENDLESS_LOOPS)
-def test_the_endless_loop_pre_check_says_yes_wherever_ll301_reports(source, reported):
-    from leaklint.analysis.prechecks import may_loop_forever
-    from leaklint.registry import rule_by_code
-
-    rule = [rule_by_code("LL301")]
-    assert bool(check_source(source, "case.py", rule, precheck=False).findings) is reported
-    assert may_loop_forever(ast.parse(source), None) is reported  # each case is decided by exits alone
-    assert check_source(source, "case.py", rule).findings == check_source(source, "case.py", rule, precheck=False).findings
 
 
 # The handle rules' questions (``prechecks.may_make_a_task``...): each
@@ -492,8 +470,16 @@ HANDLE_PRE_CHECKS = [
 ]
 
 
-@pytest.mark.parametrize("code, source, reported, may_report", HANDLE_PRE_CHECKS)
-def test_the_handle_rules_pre_checks_say_yes_wherever_they_report(code, source, reported, may_report):
+PRE_CHECKS = [
+    *(("LL103", source, reported, may_drop) for source, reported, may_drop in DROPPED_COROUTINES),
+    # Each endless loop is decided by its exits alone: the question answers as the rule does.
+    *(("LL301", source, reported, reported) for source, reported in ENDLESS_LOOPS),
+    *HANDLE_PRE_CHECKS,
+]
+
+
+@pytest.mark.parametrize("code, source, reported, may_report", PRE_CHECKS)
+def test_every_pre_check_says_yes_wherever_its_rule_reports(code, source, reported, may_report):
     from leaklint.registry import rule_by_code
 
     rule = rule_by_code(code)
