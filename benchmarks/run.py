@@ -265,7 +265,7 @@ def _bare_parse_subprocess(file_list: Path, timing_only: bool = False) -> int:
 
     # The files where a rule's text occurs, with their libcst seconds; then
     # Python's parser on each (timed) and the rules' tree questions.
-    matched: List[Tuple[str, float]] = []
+    matched: List[Tuple[str, float, list]] = []  # (text, its libcst seconds, the rules whose text occurs)
     for source, libcst_seconds in zip(sources, per_file):
         try:
             text = engine.decode_source(source)
@@ -274,10 +274,10 @@ def _bare_parse_subprocess(file_list: Path, timing_only: bool = False) -> int:
         if "\0" not in text:
             candidates = engine._candidate_rules(text, rules, True)
             if candidates:
-                matched.append((text, libcst_seconds))
+                matched.append((text, libcst_seconds, candidates))
     ast_seconds = ast_kept_seconds = libcst_kept_seconds = 0.0
     kept = 0
-    for text, libcst_seconds in matched:
+    for text, libcst_seconds, candidates in matched:
         began = time.perf_counter()
         try:
             tree, _ = engine._python_parse(text)
@@ -285,14 +285,13 @@ def _bare_parse_subprocess(file_list: Path, timing_only: bool = False) -> int:
             tree = None
         took = time.perf_counter() - began
         ast_seconds += took
-        candidates = engine._candidate_rules(text, rules, True)
         if tree is None or any(rule.tree_trigger()(tree, None) for rule in candidates):
             kept += 1
             ast_kept_seconds += took
             libcst_kept_seconds += libcst_seconds
     print(json.dumps({
         "seconds": seconds, "cpu": cpu, "unparsable": unparsable,
-        "matched_files": len(matched), "matched_libcst": sum(libcst_seconds for _, libcst_seconds in matched),
+        "matched_files": len(matched), "matched_libcst": sum(libcst_seconds for _, libcst_seconds, _ in matched),
         "matched_ast": ast_seconds, "kept_files": kept, "kept_libcst": libcst_kept_seconds, "kept_ast": ast_kept_seconds,
     }))
     return 0
