@@ -118,11 +118,20 @@ def check_source(
                 assert project is not None
                 view = project.view(path, own)
                 result.dependencies = view.dependencies
+            asked = candidates if python_tree is not None else []
             if python_tree is not None:
                 candidates = [rule for rule in candidates if _tree_trigger(rule)(python_tree, view)]
             if view is not None:
                 offered = view.kinds_offered()
-                candidates += [rule for rule in _offered_rules(selected, offered) if rule not in candidates]
+                for rule in _offered_rules(selected, offered):
+                    if rule in candidates or (rule in asked and rule.tree_sees_project()):
+                        continue  # its question had the project's view, and said no
+                    if rule.tree_sees_project():
+                        if python_tree is None:
+                            python_tree = _python_parse(text)[0]  # the index's summary spared it so far
+                        if python_tree is not None and not _tree_trigger(rule)(python_tree, view):
+                            continue
+                    candidates.append(rule)
             if not candidates:
                 return result
             python_tree = None  # both trees of a large file at once would double its peak memory

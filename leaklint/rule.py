@@ -55,10 +55,17 @@ class Trigger(NamedTuple):
     every rule whose text matched has such a question, before libcst parses
     the file, so a False from all of them saves the parse.  Each question is
     a necessary condition for the rule's findings (see
-    :mod:`leaklint.analysis.prechecks`)."""
+    :mod:`leaklint.analysis.prechecks`).
+
+    ``sees_project``: given the project's view, ``tree`` also answers for
+    what the project hands the module (LL103's question asks the project
+    about every call it reads).  Then the engine asks it before running the
+    rule for a kind the project offers, too, instead of parsing the file
+    with libcst whenever the module imports, say, an ``async def``."""
 
     text: str
     tree: Optional[Callable[[ast.Module, Optional[ModuleView]], bool]] = None
+    sees_project: bool = False
 
 
 class Rule:
@@ -116,6 +123,11 @@ class Rule:
     @classmethod
     def trigger_pattern(cls) -> "re.Pattern[str]":
         return re.compile(cls.trigger_text())
+
+    @classmethod
+    def tree_sees_project(cls) -> bool:
+        """The tree question answers for what the project hands the module too."""
+        return isinstance(cls.trigger, Trigger) and cls.trigger.tree is not None and cls.trigger.sees_project
 
     @classmethod
     def tree_trigger(cls) -> Optional[Callable[[ast.Module, Optional[ModuleView]], bool]]:

@@ -523,3 +523,12 @@ def test_timeout_is_passed_to_the_runner(tmp_path, monkeypatch):
     assert cli.main(["--timeout", "7.5", "a.py"]) == 0
     assert cli.main(["--timeout", "0", "a.py"]) == 0
     assert seen == [7.5, None]
+
+
+def test_leaklint_passes_on_its_own_source(monkeypatch, capsys):
+    """The project's own code, tests and tools, with its own pyproject.toml
+    (the fixtures leak on purpose and are excluded there)."""
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(root)
+    code, out, err = run(capsys, "--no-cache", "leaklint", "tests", "benchmarks", "eval", "scripts")
+    assert (code, err) == (0, ""), out

@@ -106,8 +106,8 @@ def test_a_task_destroyed_while_pending_is_lost():
     with Recorder() as recorder:
         loop = asyncio.new_event_loop()
         loop.run_until_complete(asyncio.sleep(0))
-        loop.create_task(asyncio.sleep(10))
-        loop.create_task(asyncio.sleep(0))
+        loop.create_task(asyncio.sleep(10))  # noqa: LL101 (the lost task under test)
+        loop.create_task(asyncio.sleep(0))  # noqa: LL101
         loop.run_until_complete(asyncio.sleep(0))  # the second one is done
         del loop
         gc.collect()  # "Task was destroyed but it is pending!"
@@ -134,7 +134,7 @@ def test_children_unwaited_and_waited():
 
 def test_a_dropped_popen_is_followed_until_reaped():
     with Recorder() as recorder:
-        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])  # noqa: LL203 (the zombie under test)
     gc.collect()  # Popen.__del__ puts the running child on subprocess._active
     ((record, state),) = recorder.alive()
     assert state == "still running, not waited"

@@ -431,17 +431,53 @@ DROPPED_COROUTINES = [
     ("import asyncio\ndef f(): return 1\ndef g():\n    f()\n", False, False),
     ("import asyncio\nasync def g(q: asyncio.Queue):\n    q.put(1)\n", True, True),
     ("import asyncio\nasync def g(q):\n    q.put(1)\n", False, True),  # any receiver may be an asyncio queue
+    # A call's value bound to a name: a local is dropped unless read (in a closure too).
+    ("async def f(): pass\nasync def g():\n    c = f()\n", True, True),
+    ("async def f(): pass\ndef g():\n    c: object = f()\n", True, True),
+    ("async def f(): pass\nasync def g():\n    c = f()\n    await c\n", False, False),
+    ("async def f(): pass\ndef g():\n    c = f()\n    def h():\n        return c\n    return h\n", False, False),
+    ("async def f(): pass\ndef g(xs):\n    c = f()\n    return sorted(xs, key=lambda c: c)\n", False, False),
+    ("async def f(): pass\ndef g():\n    _ = f()\n", True, True),
+    ("async def f(): pass\ndef g():\n    c = [f()]\n", True, True),
+    ("async def f(): pass\nx = f()\n", False, False),  # a global
+    ("async def f(): pass\nclass K:\n    x = f()\n", False, False),  # a class attribute
+    ("async def f(): pass\nclass K:\n    def m(self):\n        self.c = [f()]\n", False, False),
+    ("async def f(): pass\ndef g():\n    a, b = f(), f()\n", False, False),
+    ("async def f(): pass\ndef g(d):\n    d['k'] = f()\n", False, True),  # a local container may hold it
+    ("async def f(): pass\ndef g():\n    global c\n    c = f()\n", False, True),
 ]
 
 
+# LL301's question: each source, whether the rule reports it, and what the
+# question answers (yes wherever the rule reports; no saves the libcst parse).
 ENDLESS_LOOPS = [
-    ("def f():\n    while True:\n        work()\n", True),
-    ("def f():\n    while 1:\n        for x in y:\n            break\n", True),
-    ("def f():\n    while True:\n        if done():\n            break\n", False),
-    ("def f():\n    while True:\n        for x in y:\n            pass\n        else:\n            break\n", False),
-    ("def f():\n    while True:\n        return work()\n", False),
-    ("def f():\n    while True:\n        raise StopIteration\n", False),
-    ("def f():\n    while x:\n        work()\n", False),
+    ("def f():\n    while True:\n        work()\n", True, True),
+    ("def f():\n    while 1:\n        for x in y:\n            break\n", True, True),
+    ("def f():\n    while not False:\n        work()\n", True, True),
+    ("def f():\n    while True:\n        if done():\n            break\n", False, False),
+    ("def f():\n    while True:\n        for x in y:\n            pass\n        else:\n            break\n", False, False),
+    ("def f():\n    while True:\n        return work()\n", False, False),
+    ("def f():\n    while True:\n        raise StopIteration\n", False, False),
+    ("def f():\n    while x:\n        work()\n", False, False),
+    ("def f():\n    while not ready():\n        work()\n", False, False),
+    ("def f():\n    while 0:\n        work()\n", False, False),
+    ("def f():\n    while ...:\n        work()\n", False, False),
+    ("while True:\n    work()\n", False, False),  # the program's main loop
+    ("def f():\n    while True:\n        yield work()\n", False, False),
+    ("def f():\n    while True:\n        x = yield from work()\n", False, False),
+    ("async def f():\n    while True:\n        await work()\n", False, False),
+    ("async def f():\n    while True:\n        async with lock:\n            work()\n", False, False),
+    ("async def f():\n    while True:\n        work(lambda: (yield))\n", True, True),
+    ("async def f():\n    while True:\n        [x async for x in y]\n", True, True),
+    ("def f():\n    try:\n        while True:\n            work()\n    except Exception:\n        pass\n", False, False),
+    ("def f():\n    try:\n        while True:\n            work()\n    except (OSError, ValueError):\n        pass\n", False, False),
+    ("def f():\n    try:\n        pass\n    except Exception:\n        while True:\n            work()\n", True, True),
+    ("def f():\n    try:\n        def g():\n            while True:\n                work()\n    except Exception:\n        pass\n", True, True),
+    # Left to the rule: what these handlers and calls resolve to.
+    ("def f():\n    try:\n        while True:\n            work()\n    except KeyboardInterrupt:\n        pass\n", False, True),
+    ("from queue import Empty as E\ndef f(q):\n    try:\n        while True:\n            q.get()\n    except E:\n        pass\n", True, True),
+    ("import sys\ndef f():\n    while True:\n        sys.exit(work())\n", False, True),
+    ("def f():\n    class C:\n        while True:\n            yield\n", True, True),  # a class body is no generator
 ]
 
 
@@ -472,8 +508,7 @@ HANDLE_PRE_CHECKS = [
 
 PRE_CHECKS = [
     *(("LL103", source, reported, may_drop) for source, reported, may_drop in DROPPED_COROUTINES),
-    # Each endless loop is decided by its exits alone: the question answers as the rule does.
-    *(("LL301", source, reported, reported) for source, reported in ENDLESS_LOOPS),
+    *(("LL301", source, reported, may_report) for source, reported, may_report in ENDLESS_LOOPS),
     *HANDLE_PRE_CHECKS,
 ]
 

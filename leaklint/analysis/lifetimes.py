@@ -166,7 +166,7 @@ def _flag_tested(test: cst.BaseExpression) -> Optional[cst.BaseExpression]:
 
 # Calls that wait for work or time to pass: a loop that makes one between rounds
 # waits for something else to happen, however it is meant to end.
-_WAITS_FOR_WORK = frozenset({"get", "wait", "accept", "sleep", "select", "poll", "serve_forever", "run_forever"})
+WAITS_FOR_WORK = frozenset({"get", "wait", "accept", "sleep", "select", "poll", "serve_forever", "run_forever"})
 
 
 def _waits_between_rounds(loop: cst.While) -> bool:
@@ -174,7 +174,7 @@ def _waits_between_rounds(loop: cst.While) -> bool:
         if isinstance(node, cst.Call):
             func = node.func
             name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
-            if name in _WAITS_FOR_WORK:
+            if name in WAITS_FOR_WORK:
                 return True
     return False
 

@@ -146,7 +146,9 @@ def _can_fire(kind: Optional[cst.BaseExpression], loop: cst.While, imports: Impo
 
 def _exception_name(kind: cst.BaseExpression, imports: ImportTable) -> Optional[str]:
     if isinstance(kind, cst.Name):
-        return kind.value if kind.value in ("KeyboardInterrupt", "Empty") or imports.resolves_to(kind, "queue.Empty") else None
+        if imports.resolves_to(kind, "queue.Empty"):
+            return "Empty"  # ``from queue import Empty as QueueEmpty``
+        return kind.value if kind.value in ("KeyboardInterrupt", "Empty") else None
     if isinstance(kind, cst.Attribute) and kind.attr.value == "Empty":
         return "Empty"
     return None

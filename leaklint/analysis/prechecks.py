@@ -28,7 +28,7 @@ from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Set, T
 from leaklint.analysis.coroutines import COROUTINE_FUNCTIONS, OVERLOAD_DECORATORS, PRIMITIVE_COROUTINE_METHODS, TRANSPARENT_DECORATORS
 from leaklint.analysis.creations import CHILD_PROCESS, CONDITION, EVENT, EXECUTOR, POOL, QUEUE, TASK, WORKER, constructor_names
 from leaklint.analysis.handles import COLLECTING_METHODS
-from leaklint.analysis.lifetimes import FLAG_NAME, SERVES_FOREVER, WAITS_FOR_OTHERS
+from leaklint.analysis.lifetimes import FLAG_NAME, SERVES_FOREVER, WAITS_FOR_OTHERS, WAITS_FOR_WORK
 from leaklint.analysis.project import ModuleView
 
 # Importing one of these makes its coroutine functions and primitives known.
@@ -68,9 +68,11 @@ def _children(node: ast.AST, into: List[ast.AST]) -> None:
 def may_drop_a_coroutine(tree: ast.Module, project: Optional[ModuleView]) -> bool:
     """Some call of the module may make a coroutine and drop it, as
     ``coroutines`` and ``handles`` see it: a call whose value is dropped (an
-    expression statement, the value of an assignment, a lambda's body, what
-    ``append`` and the like add, or an element, branch or comprehension result
-    flowing into one of those), of something that may make a coroutine.
+    expression statement, the value of an assignment to ``_``, a subscript or
+    several targets, a lambda's body, what ``append`` and the like add, or an
+    element, branch or comprehension result flowing into one of those), or
+    bound to a local its function never reads, of something that may make a
+    coroutine.
 
     That is, by the name called (``coroutines.Coroutines._call``): an ``async
     def`` of the module whose decorators leave it alone; a ``def`` of it
@@ -83,7 +85,12 @@ def may_drop_a_coroutine(tree: ast.Module, project: Optional[ModuleView]) -> boo
     project class an annotation gives ``self.<attr>``."""
     walk = _CoroutineWalk(tree, project)
     makers = walk.makers()
-    return any(walk.may_make_a_coroutine(call.func, class_name, makers) for call, class_name in walk.dropped)
+    if any(walk.may_make_a_coroutine(call.func, class_name, makers) for call, class_name in walk.dropped):
+        return True
+    return any(
+        walk.may_make_a_coroutine(call.func, class_name, makers) and not _reads_name(function, name)
+        for call, class_name, function, name in walk.bound_locals
+    )
 
 
 # What an asyncio coroutine function or primitive's coroutine method is
@@ -116,6 +123,10 @@ class _CoroutineWalk:
     def __init__(self, tree: ast.Module, project: Optional[ModuleView]):
         self._project = project
         self.dropped: List[Tuple[ast.Call, Optional[str]]] = []  # with the name of the class around it
+        # ``name = call()`` in a function: dropped if the function never reads
+        # the name.  (At module or class level it is a global or a class
+        # attribute, which ``handles`` never judges dropped.)
+        self.bound_locals: List[Tuple[ast.Call, Optional[str], ast.AST, str]] = []
         self._async_defs: Set[str] = set()
         self._sync_defs: List[_Def] = []
         self._imports_asyncio = False
@@ -197,7 +208,11 @@ class _CoroutineWalk:
                         returns.append(_returned_call(node.value))
                 elif node_type is ast.Expr or node_type is ast.Assign or node_type is ast.AnnAssign:
                     if node.value is not None:
-                        _flowing_calls(node.value, class_name, self.dropped)
+                        target = _FLOWS_ON if node_type is ast.Expr else _assignment_target(node)
+                        if target == _FLOWS_ON:
+                            _flowing_calls(node.value, class_name, self.dropped)
+                        elif target != _KEPT and function is not None:
+                            self.bound_locals.append((node.value, class_name, function, target))
                     if node_type is ast.AnnAssign:
                         self._read_annotated(node.target, class_name)
                         if type(node.target) is ast.Name:
@@ -257,6 +272,40 @@ class _CoroutineWalk:
             self._annotated_attributes.add(target.attr)  # ``self.app: App = app``
         elif type(target) is ast.Name and class_name is not None:
             self._annotated_attributes.add(target.id)  # ``app: App`` in a class body (or a method's local: loose)
+
+
+# Where an assignment puts its value, as ``handles._bound_to`` sees it.
+_FLOWS_ON = "<flows on>"  # dropped if what it flows into is: ``_ = ...``, ``d[k] = ...``, ``a = b = ...``
+_KEPT = "<kept>"  # an attribute (``self.x = ...``) or unpacking: never judged dropped
+
+
+def _assignment_target(statement: ast.stmt) -> str:
+    """What ``handles`` makes of an assignment's target: ``_FLOWS_ON``,
+    ``_KEPT`` (neither is an identifier), or the name of the variable that
+    holds a call's value (a local in a function; a global or a class
+    attribute elsewhere)."""
+    targets = statement.targets if type(statement) is ast.Assign else [statement.target]  # type: ignore[attr-defined]
+    if len(targets) != 1:
+        return _FLOWS_ON
+    target_type = type(targets[0])
+    if target_type is ast.Attribute or target_type is ast.Tuple or target_type is ast.List or target_type is ast.Starred:
+        return _KEPT
+    if target_type is ast.Name and targets[0].id != "_" and type(statement.value) is ast.Call:  # type: ignore[attr-defined]
+        return targets[0].id
+    return _FLOWS_ON
+
+
+def _reads_name(function: ast.AST, name: str) -> bool:
+    """``name`` is read anywhere in ``function``, nested scopes included, as
+    ``handles`` counts the uses of a local (by name: a nested scope's own
+    variable of that name counts too; the decorators and defaults run
+    outside).  Asked only of a name bound to a call
+    that may make a coroutine: rare, so a walk of its own."""
+    for statement in function.body:  # type: ignore[attr-defined]
+        for node in ast.walk(statement):
+            if type(node) is ast.Name and node.id == name and type(node.ctx) is ast.Load:
+                return True
+    return False
 
 
 def _calls_returned(
@@ -352,18 +401,106 @@ def _dotted_name(expr: ast.AST) -> Optional[str]:
 
 
 def may_loop_forever(tree: ast.Module, project: Optional[ModuleView]) -> bool:
-    """Some ``while`` loop has a test that may always be true (a constant, or
-    ``not`` of something) and no ``break`` of its own, ``return`` or
-    ``raise`` in its body (``loops.find_exit`` finds these first, then the
-    cancellation points and process exits this leaves out)."""
-    for statement in _statements(tree.body):
-        if type(statement) is ast.While and _may_be_constant(statement.test) and not _has_own_exit(statement):
-            return True
+    """Some ``while`` loop of a function may run forever: its test is always
+    true (``loops.is_constant_true``) and its body has no ``break`` of its
+    own, ``return`` or ``raise``, no ``yield`` in a generator, no ``await``,
+    ``async for`` or ``async with`` in a coroutine (``loops.find_exit``), and
+    no enclosing ``try`` with a handler that may fire whatever the loop does
+    (``loops.exits_through_handler``).  A loop outside any function is the
+    program's main loop, never reported.  Left to the rule: process exits,
+    ``contextlib.suppress``, the handlers for ``KeyboardInterrupt`` and
+    ``queue.Empty``, whose firing depends on what the names resolve to."""
+    aliases_of_empty: List[FrozenSet[str]] = []  # read from the imports when a handler asks
+    # Each entry: a statement, the function it runs in (None at module level),
+    # whether a class body lies between the two (which function the rule asks
+    # about there is left to the rule), and whether an enclosing ``try`` of
+    # that function has a handler that ends the loop whatever it raises.
+    stack: List[Tuple[ast.stmt, Optional[ast.AST], bool, bool]] = [(statement, None, False, False) for statement in tree.body]
+    while stack:
+        statement, function, in_class, handled = stack.pop()
+        statement_type = type(statement)
+        if statement_type is ast.FunctionDef or statement_type is ast.AsyncFunctionDef:
+            stack.extend((inner, statement, False, False) for inner in statement.body)
+        elif statement_type is ast.ClassDef:
+            stack.extend((inner, function, True, False) for inner in statement.body)
+        elif isinstance(statement, _TRIES):
+            if not handled and statement.handlers:
+                if not aliases_of_empty:
+                    aliases_of_empty.append(_names_imported_as_empty(tree))
+                fires = any(_handler_fires(handler.type, aliases_of_empty[0]) for handler in statement.handlers)
+            else:
+                fires = handled
+            stack.extend((inner, function, in_class, fires) for inner in statement.body)
+            for block in (statement.orelse, statement.finalbody, *(handler.body for handler in statement.handlers)):
+                stack.extend((inner, function, in_class, handled) for inner in block)
+        else:
+            if statement_type is ast.While and function is not None and not handled and _constant_truth(statement.test) is True:
+                if in_class or not (_has_own_exit(statement) or _suspends(statement, type(function) is ast.AsyncFunctionDef)):
+                    return True
+            stack.extend((inner, function, in_class, handled) for inner in _blocks(statement))
     return False
 
 
-def _may_be_constant(test: ast.AST) -> bool:
-    return isinstance(test, ast.Constant) or (isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not))
+_TRIES = tuple(getattr(ast, name) for name in ("Try", "TryStar") if hasattr(ast, name))
+_TRUTH_TYPES = (bool, int, float, complex, str, bytes, type(None))
+
+
+def _constant_truth(test: ast.AST) -> Optional[bool]:
+    """``loops._constant_truth`` on Python's tree: a literal's truth, ``not``
+    of one; None for anything else (``...`` and ``-1`` are not literals to
+    libcst)."""
+    if type(test) is ast.Constant:
+        return bool(test.value) if type(test.value) in _TRUTH_TYPES else None
+    if type(test) is ast.UnaryOp and type(test.op) is ast.Not:
+        inner = _constant_truth(test.operand)
+        return None if inner is None else not inner
+    return None
+
+
+def _suspends(loop: ast.While, in_coroutine: bool) -> bool:
+    """The loop's body, outside nested scopes, yields (so its function is a
+    generator, and ``yield`` gives control back), or, in a coroutine, awaits
+    (``await``, ``async for``, ``async with``): cancellation points."""
+    stack: List[ast.AST] = list(loop.body)
+    children: List[ast.AST] = []
+    while stack:
+        node = stack.pop()
+        node_type = type(node)
+        if node_type is ast.Yield or node_type is ast.YieldFrom:
+            return True
+        if in_coroutine and (node_type is ast.Await or node_type is ast.AsyncFor or node_type is ast.AsyncWith):
+            return True
+        if isinstance(node, _SCOPES):
+            continue
+        _children(node, children)
+        stack.extend(children)
+        children.clear()
+    return False
+
+
+def _handler_fires(kind: Optional[ast.AST], empty_aliases: FrozenSet[str]) -> bool:
+    """``except <kind>`` ends a loop in its ``try`` whatever the loop does, as
+    ``loops._can_fire`` judges: bare, broad or unknown.  ``KeyboardInterrupt``
+    and ``Empty`` (by any name) depend on the loop: not here."""
+    if kind is None:
+        return True
+    if type(kind) is ast.Tuple:
+        return any(_handler_fires(element, empty_aliases) for element in kind.elts)
+    if type(kind) is ast.Name:
+        return kind.id not in ("KeyboardInterrupt", "Empty") and kind.id not in empty_aliases
+    if type(kind) is ast.Attribute:
+        return kind.attr != "Empty"
+    return True
+
+
+def _names_imported_as_empty(tree: ast.Module) -> FrozenSet[str]:
+    """The names an import binds to something called ``Empty`` (``from queue
+    import Empty as QueueEmpty``): ``queue.Empty`` to the shared analysis."""
+    aliases = set()
+    for statement in _statements(tree.body):
+        if type(statement) is ast.ImportFrom or type(statement) is ast.Import:
+            aliases.update(alias.asname for alias in statement.names if alias.asname and alias.name.rpartition(".")[2] == "Empty")
+    return frozenset(aliases)
 
 
 def _has_own_exit(loop: ast.While) -> bool:
@@ -485,10 +622,9 @@ def _take_inventory(tree: ast.Module) -> _Inventory:
                 if type(item.context_expr) is ast.Call:
                     managed.add(id(item.context_expr.func))
         elif node_type is ast.While:
-            long_lived = long_lived or _may_loop_until_told(node.test)
+            long_lived = long_lived or _may_loop_until_told(node)
         elif node_type is ast.For or node_type is ast.AsyncFor:
-            iterable = node.iter
-            long_lived = long_lived or (type(iterable) is ast.Call and type(iterable.func) is ast.Name and iterable.func.id == "iter")
+            long_lived = long_lived or _iterates_until_sentinel(node.iter)
         elif node_type is ast.Import or node_type is ast.ImportFrom:
             for alias in node.names:
                 imported = alias.name.rpartition(".")[2]
@@ -500,12 +636,15 @@ def _take_inventory(tree: ast.Module) -> _Inventory:
     return _Inventory(frozenset(named), frozenset(unmanaged), calls_wait, long_lived)
 
 
-def _may_loop_until_told(test: ast.expr) -> bool:
-    """A ``while`` test ``lifetimes`` may judge long-lived: one that may
-    always be true, or a stop flag (``not self._stop.is_set()``,
-    ``self.running``)."""
-    if _may_be_constant(test):
-        return True
+def _may_loop_until_told(loop: ast.While) -> bool:
+    """A loop ``lifetimes`` may judge long-lived: always true with no way out
+    or with a wait for work between rounds, or testing a stop flag (``not
+    self._stop.is_set()``, ``self.running``; whether anything changes the
+    flag is left to ``lifetimes``)."""
+    truth = _constant_truth(loop.test)
+    if truth is not None:
+        return truth and (not _has_own_exit(loop) or _calls_one_of(WAITS_FOR_WORK, loop.body))
+    test = loop.test
     while type(test) is ast.UnaryOp and type(test.op) is ast.Not:
         test = test.operand
     if type(test) is ast.Call:
@@ -513,6 +652,33 @@ def _may_loop_until_told(test: ast.expr) -> bool:
     if type(test) is ast.Attribute:
         return FLAG_NAME.search(test.attr) is not None
     return type(test) is ast.Name and FLAG_NAME.search(test.id) is not None
+
+
+def _calls_one_of(names: FrozenSet[str], body: List[ast.stmt]) -> bool:
+    """Something in ``body`` (nested scopes too: a looser answer) calls a
+    function or method of one of these names."""
+    stack: List[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if type(node) is ast.Call:
+            func = node.func
+            if (type(func) is ast.Attribute and func.attr in names) or (type(func) is ast.Name and func.id in names):
+                return True
+        _children(node, stack)
+    return False
+
+
+def _iterates_until_sentinel(iterable: ast.expr) -> bool:
+    """``lifetimes._iterates_until_sentinel``: ``iter(q.get, None)``."""
+    return (
+        type(iterable) is ast.Call
+        and type(iterable.func) is ast.Name
+        and iterable.func.id == "iter"
+        and len(iterable.args) + len(iterable.keywords) == 2  # libcst counts both
+        and len(iterable.args) > 0
+        and type(iterable.args[0]) is ast.Attribute
+        and iterable.args[0].attr in WAITS_FOR_OTHERS
+    )
 
 
 def _waits_without_end(method: str, call: ast.Call) -> bool:

@@ -76,7 +76,7 @@ class UnawaitedCoroutine(Rule):
     code = "LL103"
     name = "unawaited-coroutine"
     message = "{call}() makes a coroutine that is never awaited: it never runs"
-    trigger = Trigger(r"\basync\b|asyncio", tree=may_drop_a_coroutine)
+    trigger = Trigger(r"\basync\b|asyncio", tree=may_drop_a_coroutine, sees_project=True)
     kinds = (COROUTINE,)
 
     def visit_Call(self, node: cst.Call) -> None:
