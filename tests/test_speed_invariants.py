@@ -603,3 +603,30 @@ def test_the_dropped_coroutine_pre_check_asks_the_project(tmp_path, main):
     with_precheck = check_source(main, str(path), project=ProjectIndex())
     assert [finding.code for finding in with_precheck.findings] == ["LL103"]
     assert with_precheck.findings == check_source(main, str(path), project=ProjectIndex(), precheck=False).findings
+
+
+def test_a_rule_the_project_offers_asks_its_question_first(tmp_path, monkeypatch):
+    """A module that imports an ``async def`` is offered LL103 whatever its
+    text says; LL103's question asks the project too, so libcst parses the
+    module only where a call may drop a coroutine."""
+    from leaklint import engine
+    from leaklint.analysis.project import ProjectIndex
+    from leaklint.registry import rule_by_code
+
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    (tmp_path / "helpers.py").write_bytes(b"async def fetch():\n    pass\n")
+    quiet = tmp_path / "quiet.py"
+    quiet.write_bytes(b"from helpers import fetch\ndef go():\n    return fetch()\n")
+    loud = tmp_path / "loud.py"
+    loud.write_bytes(b"from helpers import fetch\ndef go():\n    fetch()\n")
+    assert rule_by_code("LL103").tree_sees_project()
+    parsed: List[str] = []
+    original = engine._parse
+    monkeypatch.setattr(engine, "_parse", lambda text: parsed.append(text) or original(text))
+    for module, codes in ((quiet, []), (loud, ["LL103"])):
+        asked = check_source(module.read_bytes(), str(module), project=ProjectIndex())
+        assert [finding.code for finding in asked.findings] == codes
+        everything = check_source(module.read_bytes(), str(module), project=ProjectIndex(), precheck=False)
+        assert asked.findings == everything.findings
+    assert parsed.count(quiet.read_text()) == 1  # with precheck=False only
+    assert parsed.count(loud.read_text()) == 2
