@@ -630,3 +630,38 @@ def test_a_rule_the_project_offers_asks_its_question_first(tmp_path, monkeypatch
         assert asked.findings == everything.findings
     assert parsed.count(quiet.read_text()) == 1  # with precheck=False only
     assert parsed.count(loud.read_text()) == 2
+
+
+@pytest.mark.parametrize(
+    "client, reported, may_report",
+    [
+        ("from app import App\nclass Client:\n    app: App\n    def go(self):\n        self.app.fetch()\n", True, True),
+        ("from app import App\nclass Client:\n    app: 'Optional[App]'\n    def go(self):\n        self.app.fetch()\n", True, True),
+        ("from app import App\nclass Client:\n    def __init__(self, app: App):\n        self.app = app\n    def go(self):\n        self.app.fetch()\n", True, True),
+        ("from app import App\nclass Client:\n    app: App\n    def go(self):\n        self.app.close()\n", False, False),
+        ("from app import App\nclass Client:\n    app: bytearray\n    def go(self):\n        self.app.clear()\n", False, False),
+        ("from app import App\nclass Client:\n    app: 'App['\n    def go(self):\n        self.app.fetch()\n", False, True),  # unreadable
+        ("from base import Base\nclass Client(Base):\n    def go(self):\n        self.app.fetch()\n", True, True),  # base.py: app: App
+    ],
+)
+def test_ll103_asks_the_project_what_an_annotated_attribute_holds(tmp_path, client, reported, may_report):
+    """``self.app.fetch()`` may make a coroutine only where an annotation
+    names a project class whose ``fetch`` is an ``async def``; the project
+    offers LL103 to a module whose text never says ``async`` (before, the
+    four that report were missed: LL103 never ran on them)."""
+    from leaklint.analysis.project import ProjectIndex
+    from leaklint.analysis.summary import summarize
+    from leaklint.registry import rule_by_code
+
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    (tmp_path / "app.py").write_text("class App:\n    async def fetch(self):\n        pass\n    def close(self):\n        pass\n", encoding="utf-8")
+    (tmp_path / "base.py").write_text("from app import App\nclass Base:\n    app: App\n", encoding="utf-8")
+    path = tmp_path / "client.py"
+    path.write_text(client, encoding="utf-8")
+    rule = rule_by_code("LL103")
+    result = check_source(client.encode(), str(path), [rule], precheck=False, project=ProjectIndex())
+    assert bool(result.findings) is reported
+    index = ProjectIndex()
+    tree = ast.parse(client)
+    assert rule.tree_trigger()(tree, index.view(str(path), summarize(tree, bodies=False))) is may_report
+    assert check_source(client.encode(), str(path), [rule], project=ProjectIndex()).findings == result.findings

@@ -131,12 +131,16 @@ class _CoroutineWalk:
         self._sync_defs: List[_Def] = []
         self._imports_asyncio = False
         self._coroutine_aliases: Set[str] = set()  # ``from asyncio import sleep as nap``: nap
-        self._annotated_attributes: Set[str] = set()  # ``x: T`` in a class, ``self.x: T = ...``
-        self._annotated_params: Set[str] = set()
+        # attribute -> the classes its annotations name (``x: T`` in a class,
+        # ``self.x: T = ...``), None for one this cannot name; the same for parameters.
+        self._annotated_attributes: Dict[str, Set[Optional[str]]] = {}
+        self._annotated_params: Dict[str, Set[Optional[str]]] = {}
         self._attributes_from_names: List[Tuple[str, str]] = []  # ``self.x = p``: (x, p)
         self._walk(tree)
         # ``self.x = p`` with ``p: T``: as good as an annotation (``coroutines._annotated_attribute``).
-        self._annotated_attributes.update(attr for attr, name in self._attributes_from_names if name in self._annotated_params)
+        for attr, name in self._attributes_from_names:
+            if name in self._annotated_params:
+                self._annotated_attributes.setdefault(attr, set()).update(self._annotated_params[name])
 
     def makers(self) -> Set[str]:
         """The names of the module's defs whose call may make a coroutine: the
@@ -181,9 +185,15 @@ class _CoroutineWalk:
         if type(receiver) is ast.Name:
             return project.is_coroutine_function(f"{class_name}.{func.attr}")  # ``self.fetch()``, from a base elsewhere
         if type(receiver) is ast.Attribute and type(receiver.value) is ast.Name:
-            # ``self.app.fetch()``: an annotation here or in a base class says what ``self.app`` is.
-            if receiver.attr in self._annotated_attributes:
-                return True
+            # ``self.app.fetch()``: an annotation here (``coroutines._typed_attribute_method``
+            # asks the one class all of them name) or in a base class elsewhere says what ``self.app`` is.
+            for annotated in self._annotated_attributes.get(receiver.attr, ()):
+                if annotated is None:
+                    return True  # an annotation this cannot read: it may name such a class
+                target = project.class_named(annotated)
+                facts = project.method_of(target, func.attr) if target is not None else None
+                if facts is not None and facts.is_async:
+                    return True
             target = project.attribute_class(class_name, receiver.attr)
             facts = project.method_of(target, func.attr) if target is not None else None
             return facts is not None and facts.is_async
@@ -214,7 +224,7 @@ class _CoroutineWalk:
                         elif target != _KEPT and function is not None:
                             self.bound_locals.append((node.value, class_name, function, target))
                     if node_type is ast.AnnAssign:
-                        self._read_annotated(node.target, class_name)
+                        self._read_annotated(node.target, node.annotation, class_name)
                         if type(node.target) is ast.Name:
                             assigned.setdefault(node.target.id, []).append(node.value)
                     elif node_type is ast.Assign:
@@ -225,7 +235,7 @@ class _CoroutineWalk:
                                 self._attributes_from_names.append((target.attr, node.value.id))
                 elif node_type is ast.arg:
                     if node.annotation is not None:
-                        self._annotated_params.add(node.arg)
+                        self._annotated_params.setdefault(node.arg, set()).add(_annotated_class(node.annotation))
                 elif node_type is ast.Lambda:
                     _flowing_calls(node.body, class_name, self.dropped)
                 elif node_type is ast.Call:
@@ -267,11 +277,14 @@ class _CoroutineWalk:
             elif alias.name in _COROUTINE_FUNCTION_NAMES:
                 self._coroutine_aliases.add(alias.asname or alias.name)
 
-    def _read_annotated(self, target: ast.expr, class_name: Optional[str]) -> None:
+    def _read_annotated(self, target: ast.expr, annotation: ast.expr, class_name: Optional[str]) -> None:
         if type(target) is ast.Attribute:
-            self._annotated_attributes.add(target.attr)  # ``self.app: App = app``
+            name = target.attr  # ``self.app: App = app``
         elif type(target) is ast.Name and class_name is not None:
-            self._annotated_attributes.add(target.id)  # ``app: App`` in a class body (or a method's local: loose)
+            name = target.id  # ``app: App`` in a class body (or a method's local: loose)
+        else:
+            return
+        self._annotated_attributes.setdefault(name, set()).add(_annotated_class(annotation))
 
 
 # Where an assignment puts its value, as ``handles._bound_to`` sees it.
@@ -306,6 +319,36 @@ def _reads_name(function: ast.AST, name: str) -> bool:
             if type(node) is ast.Name and node.id == name and type(node.ctx) is ast.Load:
                 return True
     return False
+
+
+_OPTIONAL_TYPES = frozenset({"Optional", "typing.Optional", "Union", "typing.Union"})
+
+
+def _annotated_class(annotation: Optional[ast.expr]) -> Optional[str]:
+    """``coroutines._annotated_class`` on Python's tree: the dotted name of the
+    class in ``App``, ``"App"``, ``Optional[App]``, ``App | None``, ``App[T]``."""
+    for _ in range(4):  # ``Optional["App"]``: a string inside, or around, the rest
+        if type(annotation) is ast.Constant and type(annotation.value) is str:
+            try:
+                annotation = ast.parse(annotation.value.strip(), mode="eval").body
+            except (SyntaxError, ValueError):
+                return None
+        if type(annotation) is ast.Subscript:
+            if _dotted_name(annotation.value) not in _OPTIONAL_TYPES:
+                annotation = annotation.value  # ``App[Any]``: a generic class
+                continue
+            inner = annotation.slice
+            elements = inner.elts if type(inner) is ast.Tuple else [inner]
+            elements = [element for element in elements if not _is_none(element)]
+            annotation = elements[0] if len(elements) == 1 else None
+        elif type(annotation) is ast.BinOp and type(annotation.op) is ast.BitOr:
+            sides = [side for side in (annotation.left, annotation.right) if not _is_none(side)]
+            annotation = sides[0] if len(sides) == 1 else None
+    return _dotted_name(annotation) if annotation is not None else None
+
+
+def _is_none(expr: ast.expr) -> bool:
+    return type(expr) is ast.Constant and expr.value is None
 
 
 def _calls_returned(

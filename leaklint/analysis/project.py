@@ -93,6 +93,8 @@ class ProjectIndex:
         self._resolved: Dict[Tuple[Tuple[str, ...], str], Tuple[Optional["Target"], Dict[str, str]]] = {}
         self._stats: Dict[str, Optional[Tuple[int, int]]] = {}
         self.errors: Dict[str, str] = {}  # path -> why its summary is empty
+        # id of a summary the index holds -> it, and its classes with an ``async def`` method
+        self._coroutine_classes: Dict[int, Tuple[ModuleSummary, FrozenSet[str]]] = {}
 
     # -- where modules are ------------------------------------------------------
 
@@ -185,6 +187,15 @@ class ProjectIndex:
             self.errors.setdefault(path, summary.error)
         self._summaries[path] = (summary, summary.digest)
         return self._summaries[path]
+
+    def classes_with_coroutine_methods(self, summary: ModuleSummary) -> FrozenSet[str]:
+        """The classes of a summary the index holds that have an ``async
+        def`` method of their own: read once per summary, however many
+        modules import its classes."""
+        known = self._coroutine_classes.get(id(summary))
+        if known is None or known[0] is not summary:
+            known = self._coroutine_classes[id(summary)] = (summary, _classes_with_coroutine_methods(summary))
+        return known[1]
 
     def known_summary(self, data: bytes) -> Optional[ModuleSummary]:
         """The summary of ``data`` if the index has made it already (the file
@@ -353,7 +364,16 @@ class ModuleView:
                     kinds.add(WORKER)
                 if class_location.name != self.location.name:
                     kinds |= self._module_kinds(class_location, prefix=f"{name}.")
+                    if COROUTINE not in kinds and self._types_an_attribute_with_coroutines(class_location, facts):
+                        kinds.add(COROUTINE)  # ``app: App`` in a base elsewhere; ``self.app.fetch()`` here
         return frozenset(kinds)
+
+    def _types_an_attribute_with_coroutines(self, location: ModuleLocation, facts: ClassSummary) -> bool:
+        for ref in facts.attribute_types.values():
+            target = self._resolve(ref, location, _MAX_HOPS)
+            if target is not None and target.kind == CLASS and self._has_coroutine_method(target):
+                return True
+        return False
 
     def _kinds_of(self, target: Target) -> Set[str]:
         if target.kind == FUNCTION:
@@ -361,12 +381,24 @@ class ModuleView:
             found = self._returned_handle(target, _MAX_WRAPPERS)
             return kinds | {found[0].kind} if found is not None else kinds
         if target.kind == CLASS:
-            return {WORKER} if self._returned_handle(target, _MAX_WRAPPERS) is not None else set()
+            kinds = {WORKER} if self._returned_handle(target, _MAX_WRAPPERS) is not None else set()
+            # ``app: App``, then ``self.app.fetch()``: LL103 follows the annotation to the class.
+            return kinds | {COROUTINE} if self._has_coroutine_method(target) else kinds
         if target.kind == MODULE:  # ``import helpers; helpers.spawn(...)``
             found = self.index.find(target.module, self.location.roots)
             if found is not None:
                 return self._module_kinds(ModuleLocation(target.module, found[1], self.location.roots), prefix="")
         return set()
+
+    def _has_coroutine_method(self, cls: Target) -> bool:
+        """``cls`` or one of its project bases has an ``async def`` method."""
+        for class_location, name, facts in self._ancestry(self._location_of(cls.module, self.location), cls.qualified):
+            summary = self._summary_of(class_location) if facts is not None else None
+            if summary is not None:
+                own = class_location.name == self.location.name  # may be an unsaved buffer: not kept
+                if name in (_classes_with_coroutine_methods(summary) if own else self.index.classes_with_coroutine_methods(summary)):
+                    return True
+        return False
 
     def _module_kinds(self, location: ModuleLocation, prefix: str) -> Set[str]:
         """The kinds offered by the functions of a module whose qualified name
@@ -794,3 +826,8 @@ def _relative(module_part: str, name: str, is_package: bool) -> Optional[str]:
         return None
     rest = module_part[level:]
     return f"{package}.{rest}" if rest else package
+
+
+def _classes_with_coroutine_methods(summary: ModuleSummary) -> FrozenSet[str]:
+    """``A`` for each ``A.m`` of the summary that is an ``async def``."""
+    return frozenset(qualified.rpartition(".")[0] for qualified, facts in summary.functions.items() if facts.is_async and "." in qualified)
