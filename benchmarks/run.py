@@ -575,21 +575,25 @@ def generated_module(size: int, methods: bool) -> str:
     return "".join(parts)
 
 
-def _best_of(repeats: int, action: Callable[[], object]) -> float:
-    """The least CPU time of ``repeats`` runs of ``action``: both sides are
-    single-threaded and CPU-bound, and CPU time moves less than wall time with
-    the other work on a shared machine."""
-    best = None
+def _best_of_interleaved(repeats: int, parse: Callable[[], object], check: Callable[[], object]) -> Tuple[float, float]:
+    """The least CPU time of ``repeats`` runs of each side, taken in turns
+    (parse, check, parse, check...) so that both meet the same moments of a
+    machine whose speed drifts by a fifth within a minute: all the parses
+    first and all the checks after measured the drift as much as leaklint.
+    CPU time, since both sides are single-threaded and CPU-bound, and it
+    moves less than wall time with the other work on a shared machine."""
+    best = [float("inf"), float("inf")]
     spent = 0.0
     for _ in range(repeats):
-        began = time.process_time()
-        action()
-        elapsed = time.process_time() - began
-        best = elapsed if best is None else min(best, elapsed)
-        spent += elapsed
-        if spent > SCALING_REPEAT_BUDGET:
+        for side, action in enumerate((parse, check)):
+            began = time.process_time()
+            action()
+            elapsed = time.process_time() - began
+            best[side] = min(best[side], elapsed)
+            spent += elapsed
+        if spent > 2 * SCALING_REPEAT_BUDGET:
             break
-    return best
+    return best[0], best[1]
 
 
 def _measure_scaling(sizes: Sequence[int], repeats: int) -> List[Tuple[str, int, int, float, float]]:
@@ -598,19 +602,18 @@ def _measure_scaling(sizes: Sequence[int], repeats: int) -> List[Tuple[str, int,
     engine.check_source(generated_module(10, True), "warm-up.py", rules)  # imports and compiled patterns
     rows = []
     print(f"\nscaling: generated modules, bare libcst.parse_module vs leaklint.engine.check_source in this process, "
-          f"CPU seconds, best of {repeats} (fewer once the runs of one side took {SCALING_REPEAT_BUDGET:.0f} s)", flush=True)
+          f"CPU seconds, best of {repeats} taken in turns (fewer once one side's runs took {SCALING_REPEAT_BUDGET:.0f} s)", flush=True)
     for variant, methods in (("methods of one class", True), ("module-level functions", False)):
         for size in sizes:
             source = generated_module(size, methods)
             lines = source.count("\n")
-            parse_seconds = _best_of(repeats, lambda: libcst.parse_module(source))
             result = None
 
             def check() -> None:
                 nonlocal result
                 result = engine.check_source(source, f"generated_{size}.py", rules)
 
-            check_seconds = _best_of(repeats, check)
+            parse_seconds, check_seconds = _best_of_interleaved(repeats, lambda: libcst.parse_module(source), check)
             problems = f"; NOT CHECKED: {result.problems}" if result.problems else ""
             print(f"  {variant}, N = {size}: {lines:,} lines, parse {parse_seconds:.3f} s, leaklint {check_seconds:.3f} s (CPU), "
                   f"{len(result.findings)} findings{problems}", flush=True)
