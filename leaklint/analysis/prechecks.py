@@ -16,8 +16,8 @@ of the module says.  So each mirrors, more loosely, the conditions under which
 the rule reports (the docstring says which), and a change there that lets the
 rule report in new places must be reflected here; the test that runs every
 fixture with and without the pre-checks (tests/test_speed_invariants.py)
-catches one that is not.  Each is one walk of the tree, or less; the handle
-rules share one.
+catches one that is not.  Each is one walk of the tree, or less, plus the
+bodies of the loops it judges; the handle rules share one.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from leaklint.analysis.creations import CHILD_PROCESS, CONDITION, EVENT, EXECUTO
 from leaklint.analysis.handles import COLLECTING_METHODS
 from leaklint.analysis.lifetimes import FLAG_NAME, SERVES_FOREVER, WAITS_FOR_OTHERS, WAITS_FOR_WORK
 from leaklint.analysis.project import ModuleView
+from leaklint.analysis.summary import annotated_class
 
 # Importing one of these makes its coroutine functions and primitives known.
 _COROUTINE_MODULES = frozenset(name.partition(".")[0] for name in (*COROUTINE_FUNCTIONS, *PRIMITIVE_COROUTINE_METHODS))
@@ -87,10 +88,14 @@ def may_drop_a_coroutine(tree: ast.Module, project: Optional[ModuleView]) -> boo
     makers = walk.makers()
     if any(walk.may_make_a_coroutine(call.func, class_name, makers) for call, class_name in walk.dropped):
         return True
-    return any(
-        walk.may_make_a_coroutine(call.func, class_name, makers) and not _reads_name(function, name)
-        for call, class_name, function, name in walk.bound_locals
-    )
+    read: Dict[int, FrozenSet[str]] = {}  # id of a function -> the names it reads: one walk each
+    for call, class_name, function, name in walk.bound_locals:
+        if walk.may_make_a_coroutine(call.func, class_name, makers):
+            if id(function) not in read:
+                read[id(function)] = _names_read(function)
+            if name not in read[id(function)]:
+                return True
+    return False
 
 
 # What an asyncio coroutine function or primitive's coroutine method is
@@ -235,7 +240,7 @@ class _CoroutineWalk:
                                 self._attributes_from_names.append((target.attr, node.value.id))
                 elif node_type is ast.arg:
                     if node.annotation is not None:
-                        self._annotated_params.setdefault(node.arg, set()).add(_annotated_class(node.annotation))
+                        self._annotated_params.setdefault(node.arg, set()).add(_annotated_class_name(node.annotation))
                 elif node_type is ast.Lambda:
                     _flowing_calls(node.body, class_name, self.dropped)
                 elif node_type is ast.Call:
@@ -284,7 +289,7 @@ class _CoroutineWalk:
             name = target.id  # ``app: App`` in a class body (or a method's local: loose)
         else:
             return
-        self._annotated_attributes.setdefault(name, set()).add(_annotated_class(annotation))
+        self._annotated_attributes.setdefault(name, set()).add(_annotated_class_name(annotation))
 
 
 # Where an assignment puts its value, as ``handles._bound_to`` sees it.
@@ -308,47 +313,21 @@ def _assignment_target(statement: ast.stmt) -> str:
     return _FLOWS_ON
 
 
-def _reads_name(function: ast.AST, name: str) -> bool:
-    """``name`` is read anywhere in ``function``, nested scopes included, as
-    ``handles`` counts the uses of a local (by name: a nested scope's own
-    variable of that name counts too; the decorators and defaults run
-    outside).  Asked only of a name bound to a call
-    that may make a coroutine: rare, so a walk of its own."""
-    for statement in function.body:  # type: ignore[attr-defined]
-        for node in ast.walk(statement):
-            if type(node) is ast.Name and node.id == name and type(node.ctx) is ast.Load:
-                return True
-    return False
+def _names_read(function: ast.AST) -> FrozenSet[str]:
+    """The names ``function`` reads, nested scopes included, as ``handles``
+    counts the uses of a local (by name: a nested scope's own variable of
+    that name counts too; the decorators and defaults run outside)."""
+    return frozenset(
+        node.id for statement in function.body for node in ast.walk(statement)  # type: ignore[attr-defined]
+        if type(node) is ast.Name and type(node.ctx) is ast.Load
+    )
 
 
-_OPTIONAL_TYPES = frozenset({"Optional", "typing.Optional", "Union", "typing.Union"})
-
-
-def _annotated_class(annotation: Optional[ast.expr]) -> Optional[str]:
-    """``coroutines._annotated_class`` on Python's tree: the dotted name of the
-    class in ``App``, ``"App"``, ``Optional[App]``, ``App | None``, ``App[T]``."""
-    for _ in range(4):  # ``Optional["App"]``: a string inside, or around, the rest
-        if type(annotation) is ast.Constant and type(annotation.value) is str:
-            try:
-                annotation = ast.parse(annotation.value.strip(), mode="eval").body
-            except (SyntaxError, ValueError):
-                return None
-        if type(annotation) is ast.Subscript:
-            if _dotted_name(annotation.value) not in _OPTIONAL_TYPES:
-                annotation = annotation.value  # ``App[Any]``: a generic class
-                continue
-            inner = annotation.slice
-            elements = inner.elts if type(inner) is ast.Tuple else [inner]
-            elements = [element for element in elements if not _is_none(element)]
-            annotation = elements[0] if len(elements) == 1 else None
-        elif type(annotation) is ast.BinOp and type(annotation.op) is ast.BitOr:
-            sides = [side for side in (annotation.left, annotation.right) if not _is_none(side)]
-            annotation = sides[0] if len(sides) == 1 else None
-    return _dotted_name(annotation) if annotation is not None else None
-
-
-def _is_none(expr: ast.expr) -> bool:
-    return type(expr) is ast.Constant and expr.value is None
+def _annotated_class_name(annotation: ast.expr) -> Optional[str]:
+    """The dotted name of the class an annotation names (``summary`` reads
+    annotations the same way, ``coroutines._annotated_class`` on libcst's tree)."""
+    named = annotated_class(annotation)
+    return _dotted_name(named) if named is not None else None
 
 
 def _calls_returned(
@@ -453,7 +432,7 @@ def may_loop_forever(tree: ast.Module, project: Optional[ModuleView]) -> bool:
     program's main loop, never reported.  Left to the rule: process exits,
     ``contextlib.suppress``, the handlers for ``KeyboardInterrupt`` and
     ``queue.Empty``, whose firing depends on what the names resolve to."""
-    aliases_of_empty: List[FrozenSet[str]] = []  # read from the imports when a handler asks
+    aliases_of_empty: Optional[FrozenSet[str]] = None  # read from the imports when a handler asks
     # Each entry: a statement, the function it runs in (None at module level),
     # whether a class body lies between the two (which function the rule asks
     # about there is left to the rule), and whether an enclosing ``try`` of
@@ -468,9 +447,9 @@ def may_loop_forever(tree: ast.Module, project: Optional[ModuleView]) -> bool:
             stack.extend((inner, function, True, False) for inner in statement.body)
         elif isinstance(statement, _TRIES):
             if not handled and statement.handlers:
-                if not aliases_of_empty:
-                    aliases_of_empty.append(_names_imported_as_empty(tree))
-                fires = any(_handler_fires(handler.type, aliases_of_empty[0]) for handler in statement.handlers)
+                if aliases_of_empty is None:
+                    aliases_of_empty = _names_imported_as_empty(tree)
+                fires = any(_handler_fires(handler.type, aliases_of_empty) for handler in statement.handlers)
             else:
                 fires = handled
             stack.extend((inner, function, in_class, fires) for inner in statement.body)

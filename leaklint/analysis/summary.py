@@ -309,6 +309,29 @@ def _scope_statements(body: List[ast.stmt]) -> Iterator[ast.stmt]:
             stack.extend(holder.body)
 
 
+def annotated_class(annotation: Optional[ast.expr]) -> Optional[ast.expr]:
+    """The class in ``App``, ``"App"``, ``Optional[App]``, ``App | None``,
+    ``App[T]``: a name or a dotted attribute chain; None for anything else."""
+    for _ in range(4):  # ``Optional["App"]``: a string inside, or around, the rest
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            try:
+                annotation = ast.parse(annotation.value.strip(), mode="eval").body
+            except (SyntaxError, ValueError):
+                return None
+        if isinstance(annotation, ast.Subscript):
+            if _dotted(annotation.value) not in _OPTIONAL_TYPES:
+                annotation = annotation.value  # ``App[Any]``: a generic class
+                continue
+            inner = annotation.slice
+            elements = inner.elts if isinstance(inner, ast.Tuple) else [inner]
+            elements = [e for e in elements if not (isinstance(e, ast.Constant) and e.value is None)]
+            annotation = elements[0] if len(elements) == 1 else None
+        elif isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+            sides = [side for side in (annotation.left, annotation.right) if not (isinstance(side, ast.Constant) and side.value is None)]
+            annotation = sides[0] if len(sides) == 1 else None
+    return annotation if annotation is not None and _dotted(annotation) is not None else None
+
+
 def _dotted(expr: ast.AST) -> Optional[str]:
     parts = []
     while isinstance(expr, ast.Attribute):
@@ -561,27 +584,9 @@ class _Summarizer:
         return {attr: ref for attr, ref in found.items() if ref is not None}
 
     def _annotation_ref(self, annotation: Optional[ast.expr]) -> Optional[str]:
-        """``App``, ``"App"``, ``Optional[App]``, ``App | None``, ``App[T]``: the class, as a reference."""
-        for _ in range(4):  # ``Optional["App"]``: a string inside, or around, the rest
-            if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
-                try:
-                    annotation = ast.parse(annotation.value.strip(), mode="eval").body
-                except (SyntaxError, ValueError):
-                    return None
-            if isinstance(annotation, ast.Subscript):
-                if _dotted(annotation.value) not in _OPTIONAL_TYPES:
-                    annotation = annotation.value  # ``App[Any]``: a generic class
-                    continue
-                inner = annotation.slice
-                elements = inner.elts if isinstance(inner, ast.Tuple) else [inner]
-                elements = [e for e in elements if not (isinstance(e, ast.Constant) and e.value is None)]
-                annotation = elements[0] if len(elements) == 1 else None
-            elif isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
-                sides = [side for side in (annotation.left, annotation.right) if not (isinstance(side, ast.Constant) and side.value is None)]
-                annotation = sides[0] if len(sides) == 1 else None
-        if annotation is None or _dotted(annotation) is None:
-            return None
-        return self.resolve(annotation, None)
+        """The class an annotation names, as a reference."""
+        named = annotated_class(annotation)
+        return self.resolve(named, None) if named is not None else None
 
     # -- one level of wrapping in this module -----------------------------------
 
