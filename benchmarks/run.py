@@ -21,9 +21,12 @@ A CORPUS directory replaces both.  For each corpus this script:
    parse for each, and checks that the three runs printed the same findings.
 
 Then the scaling section: generated modules of N = 500 to 4,000 small methods
-of one class (and N plain functions), each timed in this process as the bare
-parse against ``leaklint.engine.check_source``, CPU seconds, best of five.  The ratio must
-stay flat as N grows: a cost that grows faster than the module shows here.
+of one class (and N plain functions), each written to a file and timed in
+this process as the bare parse against ``leaklint.runner.check_files`` of
+that file, what the command runs for it without its start-up (one process, no
+cache, the command's settings of Python's cycle collector, as in the corpus
+runs above), CPU seconds, best of seven taken in turns.  The ratio must stay
+flat as N grows: a cost that grows faster than the module shows here.
 
 Last, the targets of issue 9, each met or MISSED; the exit status is 1 if one
 is missed or the findings differ between runs.  ``--quick`` checks every
@@ -64,7 +67,9 @@ import leaklint  # noqa: E402
 from leaklint import engine  # noqa: E402
 from leaklint.config import Settings, load_settings  # noqa: E402
 from leaklint.files import FileWalker  # noqa: E402
+from leaklint.finding import FileResult  # noqa: E402
 from leaklint.registry import select_rules  # noqa: E402
+from leaklint.runner import check_files  # noqa: E402
 
 RUNS = ("one process, cold", "all cores, cold", "all cores, warm")
 # Issue 9: leaklint / bare parse; a run meets its target when at or below it.
@@ -76,8 +81,8 @@ MEMORY_TARGET_MIB = 300
 SCALING_SIZES = (500, 1000, 2000, 4000)
 SCALING_MAX_RATIO = 1.5  # at the largest N
 SCALING_MAX_GROWTH = 1.5  # the ratio at the largest N over the ratio at the smallest
-SCALING_REPEATS = 5
-# A run this long is not repeated: the best of five would only cost minutes.
+SCALING_REPEATS = 7
+# A run this long is not repeated: the best of seven would only cost minutes.
 SCALING_REPEAT_BUDGET = 60.0
 QUICK_SAMPLE = 10  # --quick checks every tenth file
 QUICK_SIZES = (100, 200, 400, 800)
@@ -596,28 +601,38 @@ def _best_of_interleaved(repeats: int, parse: Callable[[], object], check: Calla
     return best[0], best[1]
 
 
+def _measure_module(directory: Path, settings: Settings, variant: str, methods: bool, size: int, repeats: int) -> Tuple[str, int, int, float, float]:
+    source = generated_module(size, methods)
+    lines = source.count("\n")
+    path = directory / f"generated_{'methods' if methods else 'functions'}_{size}.py"
+    path.write_text(source, encoding="utf-8")
+    results: List[FileResult] = []
+
+    def check() -> None:
+        results[:] = check_files([str(path)], settings, jobs=1, use_cache=False, timeout=None)
+
+    parse_seconds, check_seconds = _best_of_interleaved(repeats, lambda: libcst.parse_module(source), check)
+    result = results[0]
+    problems = f"; NOT CHECKED: {'; '.join(result.problems)}" if result.problems else ""
+    print(f"  {variant}, N = {size}: {lines:,} lines, parse {parse_seconds:.3f} s, leaklint {check_seconds:.3f} s (CPU), "
+          f"{len(result.findings)} findings{problems}", flush=True)
+    return variant, size, lines, parse_seconds, check_seconds
+
+
 def _measure_scaling(sizes: Sequence[int], repeats: int) -> List[Tuple[str, int, int, float, float]]:
     """(variant, N, lines, parse seconds, check seconds) for each module."""
-    rules = select_rules(Settings().select)
-    engine.check_source(generated_module(10, True), "warm-up.py", rules)  # imports and compiled patterns
     rows = []
-    print(f"\nscaling: generated modules, bare libcst.parse_module vs leaklint.engine.check_source in this process, "
-          f"CPU seconds, best of {repeats} taken in turns (fewer once one side's runs took {SCALING_REPEAT_BUDGET:.0f} s)", flush=True)
-    for variant, methods in (("methods of one class", True), ("module-level functions", False)):
-        for size in sizes:
-            source = generated_module(size, methods)
-            lines = source.count("\n")
-            result = None
-
-            def check() -> None:
-                nonlocal result
-                result = engine.check_source(source, f"generated_{size}.py", rules)
-
-            parse_seconds, check_seconds = _best_of_interleaved(repeats, lambda: libcst.parse_module(source), check)
-            problems = f"; NOT CHECKED: {result.problems}" if result.problems else ""
-            print(f"  {variant}, N = {size}: {lines:,} lines, parse {parse_seconds:.3f} s, leaklint {check_seconds:.3f} s (CPU), "
-                  f"{len(result.findings)} findings{problems}", flush=True)
-            rows.append((variant, size, lines, parse_seconds, check_seconds))
+    print(f"\nscaling: generated modules, bare libcst.parse_module vs leaklint.runner.check_files of the file in this process "
+          f"(the command without its start-up), CPU seconds, best of {repeats} taken in turns "
+          f"(fewer once one side's runs took {SCALING_REPEAT_BUDGET:.0f} s)", flush=True)
+    with tempfile.TemporaryDirectory(prefix="leaklint-scaling-") as directory:
+        settings = Settings(root=Path(directory))
+        warm_up = Path(directory) / "warm_up.py"
+        warm_up.write_text(generated_module(10, True), encoding="utf-8")
+        check_files([str(warm_up)], settings, jobs=1, use_cache=False)  # imports and compiled patterns
+        for variant, methods in (("methods of one class", True), ("module-level functions", False)):
+            for size in sizes:
+                rows.append(_measure_module(Path(directory), settings, variant, methods, size, repeats))
     print()
     print("| module | N | lines | bare parse, CPU s | leaklint, CPU s | / bare parse |")
     print("|---|---:|---:|---:|---:|---:|")
