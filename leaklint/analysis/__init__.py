@@ -21,7 +21,7 @@ from leaklint.analysis.handles import Handle, Handles
 from leaklint.analysis.loops import ends_the_process, main_functions
 from leaklint.analysis.names import ImportTable
 from leaklint.analysis.project import ModuleView
-from leaklint.analysis.tree import SyntaxTree, is_async, is_generator
+from leaklint.analysis.tree import SyntaxTree, is_async
 from leaklint.analysis.waits import waits_forever
 from leaklint.analysis.workers import Workers
 
@@ -156,5 +156,5 @@ class FileFacts:
     def in_generator(self, node: cst.CSTNode) -> bool:
         function = self.tree.enclosing_function(node)
         if function not in self._generators:
-            self._generators[function] = is_generator(function)
+            self._generators[function] = self.tree.yields(function)
         return self._generators[function]

@@ -30,7 +30,7 @@ import libcst as cst
 
 from leaklint.analysis.classes import ClassHierarchy
 from leaklint.analysis.names import ImportTable, dotted_name
-from leaklint.analysis.tree import SyntaxTree, is_async, is_generator, walk_scope
+from leaklint.analysis.tree import SyntaxTree, is_async, walk_scope
 
 # Coroutine functions of the standard library.
 COROUTINE_FUNCTIONS = frozenset(
@@ -167,6 +167,7 @@ class Coroutines:
         self._attribute_bindings: Dict[str, Tuple[Dict[cst.ClassDef, List[_Binding]], bool]] = {}
         self._function_answers: Dict[cst.FunctionDef, Optional[bool]] = {}
         self._suspension_asked: Set[cst.FunctionDef] = set()  # a coroutine awaiting itself has no answer
+        self._instance_classes: Dict[Tuple[cst.CSTNode, Optional[str]], Optional[cst.ClassDef]] = {}
 
     # -- the questions ------------------------------------------------------------
 
@@ -196,9 +197,7 @@ class Coroutines:
         if function is None or function.asynchronous is None:
             return False
         guarded = False
-        for node in walk_scope(function.body):
-            if not isinstance(node, cst.Await):
-                continue
+        for node in self._tree.scope_nodes(function.body).get(cst.Await, ()):
             if isinstance(node.expression, cst.Call) and self._imports.resolves_to(node.expression.func, "asyncio.sleep"):
                 continue
             if not self._inside_a_handled_try(node, function):
@@ -222,7 +221,8 @@ class Coroutines:
             return False  # an empty body is a hook: what runs is someone's override
         self._suspension_asked.add(function)
         try:
-            return not any(self._suspends(node) for node in walk_scope(function.body))
+            own = self._tree.scope_nodes(function.body)
+            return not any(self._suspends(node) for kind in _MAY_SUSPEND for node in own.get(kind, ()))
         finally:
             self._suspension_asked.discard(function)
 
@@ -465,11 +465,12 @@ class Coroutines:
         for decorator in function.decorators:
             if not self._is_transparent(decorator.decorator):
                 return None  # the decorator may return anything
-        if is_generator(function):
+        own = self._tree.scope_nodes(function.body)
+        if cst.Yield in own:
             return False  # a generator, or an async generator: not a coroutine
         if is_async(function):
             return True
-        returned = [node.value for node in walk_scope(function.body) if isinstance(node, cst.Return) and node.value is not None]
+        returned = [node.value for node in own.get(cst.Return, ()) if node.value is not None]
         if not returned:
             return False
         answers = {self._returned_value(value) for value in returned}
@@ -505,25 +506,38 @@ class Coroutines:
     def _instance_class(self, receiver: cst.BaseExpression) -> Optional[cst.ClassDef]:
         """The class of this module whose instance (or class) ``receiver`` is:
         ``self``, ``cls`` or ``super()`` inside one of its methods."""
-        is_super = isinstance(receiver, cst.Call) and self._imports.is_builtin(receiver.func, "super") and not receiver.args
-        if not is_super and not isinstance(receiver, cst.Name):
+        if type(receiver) is cst.Name:
+            name: Optional[str] = receiver.value
+        elif type(receiver) is cst.Call and not receiver.args and self._imports.is_builtin(receiver.func, "super"):
+            name = None
+        else:
             return None
-        for scope in self._tree.scope_chain(receiver):
-            if isinstance(scope, cst.ClassDef):
+        # Every ``self.<method>()`` asks: answered once per scope and name.
+        key = (self._tree.enclosing_scope(receiver), name)
+        if key not in self._instance_classes:
+            self._instance_classes[key] = self._class_of_instance_in(*key)
+        return self._instance_classes[key]
+
+    def _class_of_instance_in(self, innermost: cst.CSTNode, name: Optional[str]) -> Optional[cst.ClassDef]:
+        """The class whose instance ``name`` (``None``: ``super()``) is in
+        scope ``innermost``: the first parameter of the method around it."""
+        tree = self._tree
+        scope = innermost
+        while type(scope) is not cst.Module:
+            if type(scope) is cst.ClassDef:
                 return None
-            if isinstance(scope, cst.FunctionDef):
-                owner = self._tree.method_owner(scope)
-                if owner is None:
-                    continue  # a closure inside a method sees the method's ``self``
-                if is_super:
-                    return owner
-                params = scope.params.posonly_params or scope.params.params
-                static = any(
-                    isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod" for d in scope.decorators
-                )
-                if params and not static and params[0].name.value == receiver.value:
-                    return owner
-                return None
+            if type(scope) is cst.FunctionDef:
+                owner = tree.method_owner(scope)
+                if owner is not None:
+                    if name is None:
+                        return owner
+                    params = scope.params.posonly_params or scope.params.params
+                    static = any(
+                        type(d.decorator) is cst.Name and d.decorator.value == "staticmethod" for d in scope.decorators
+                    )
+                    return owner if params and not static and params[0].name.value == name else None
+                # a closure inside a method sees the method's ``self``
+            scope = tree.enclosing_scope(scope)
         return None
 
     def _class_bindings(self, cls: cst.ClassDef) -> Dict[str, List[_Binding]]:
@@ -650,13 +664,20 @@ class Coroutines:
     def _binding(self, ref: cst.Name) -> Optional[Tuple[cst.CSTNode, _Binding]]:
         tree = self._tree
         parent = tree.parent.get(ref)
-        if isinstance(parent, (cst.FunctionDef, cst.ClassDef)) and parent.name is ref:
-            kind = _DEF if isinstance(parent, cst.FunctionDef) else _OTHER
+        parent_type = type(parent)
+        if parent_type in _READ_ONLY_PARENTS:
+            return None  # most uses: ``self.x``, ``f(x)``, ``x + 1``
+        if parent_type is cst.Attribute and parent.value is ref and type(tree.parent.get(parent)) is not cst.Attribute:
+            # ``self.x`` read or assigned: the name itself is read.  (A longer
+            # chain may be the name an import binds: ``import a.b.c``.)
+            return None if type(tree.parent.get(parent)) is not cst.ImportAlias else (tree.enclosing_scope(ref), _Binding(_IMPORT, ref))
+        if (parent_type is cst.FunctionDef or parent_type is cst.ClassDef) and parent.name is ref:
+            kind = _DEF if parent_type is cst.FunctionDef else _OTHER
             return tree.enclosing_scope(parent), _Binding(kind, parent)
         scope = tree.enclosing_scope(ref)
-        if isinstance(parent, cst.Param) and parent.name is ref:
+        if parent_type is cst.Param and parent.name is ref:
             return scope, _Binding(_PARAM, parent, parent.annotation.annotation if parent.annotation else None)
-        if isinstance(parent, cst.NameItem):
+        if parent_type is cst.NameItem:
             return scope, _Binding(_OTHER, tree.parent[parent])  # global or nonlocal
         if _is_import(tree, ref):
             return scope, _Binding(_IMPORT, ref)
@@ -780,9 +801,9 @@ def _bound_names(small: cst.BaseSmallStatement) -> Iterable[str]:
 def _assignment(tree: SyntaxTree, target: cst.BaseExpression) -> Optional[_Binding]:
     """``target = value`` or ``target: annotation [= value]``, as a binding."""
     holder = tree.parent.get(target)
-    if isinstance(holder, cst.AssignTarget) and holder.target is target:
+    if type(holder) is cst.AssignTarget and holder.target is target:
         return _Binding(_ASSIGN, tree.parent[holder].value)
-    if isinstance(holder, cst.AnnAssign) and holder.target is target:
+    if type(holder) is cst.AnnAssign and holder.target is target:
         return _Binding(_ASSIGN, holder.value, holder.annotation.annotation)
     return None
 
@@ -791,15 +812,48 @@ def _is_import(tree: SyntaxTree, ref: cst.Name) -> bool:
     """``ref`` is the name an import binds (``import a.b`` binds ``a``)."""
     node: cst.CSTNode = ref
     parent = tree.parent.get(ref)
-    while isinstance(parent, cst.Attribute) and parent.value is node:
+    while type(parent) is cst.Attribute and parent.value is node:
         node, parent = parent, tree.parent.get(parent)
-    if isinstance(parent, cst.AsName):
-        return isinstance(tree.parent.get(parent), cst.ImportAlias)
-    return isinstance(parent, cst.ImportAlias)
+    if type(parent) is cst.AsName:
+        return type(tree.parent.get(parent)) is cst.ImportAlias
+    return type(parent) is cst.ImportAlias
 
 
-_TARGET_HOLDERS = (cst.Element, cst.StarredElement, cst.Tuple, cst.List)
-_TARGETED = (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For, cst.CompFor)
+# Sets of concrete node types, compared with ``type(node) in``: libcst's
+# classes are ABCs, and an ``isinstance`` that fails costs a call of
+# ``ABCMeta.__instancecheck__``, which these checks of every name's parent
+# made a tenth of a large module's analysis.
+# The nodes that ``Coroutines._suspends`` may say yes to.
+_MAY_SUSPEND = (cst.Await, cst.Yield, cst.For, cst.With, cst.CompFor)
+_TARGET_HOLDERS = frozenset({cst.Element, cst.StarredElement, cst.Tuple, cst.List})
+_TARGETED = frozenset({cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For, cst.CompFor})
+_PATTERN_CAPTURES = frozenset({cst.MatchAs, cst.MatchStar, cst.MatchMapping})
+# A name under one of these is read, never bound (``_binding`` asks these first).
+_READ_ONLY_PARENTS = frozenset(
+    {
+        cst.Call,
+        cst.Arg,
+        cst.Expr,
+        cst.Return,
+        cst.Await,
+        cst.Comparison,
+        cst.ComparisonTarget,
+        cst.BinaryOperation,
+        cst.BooleanOperation,
+        cst.UnaryOperation,
+        cst.Subscript,
+        cst.Index,
+        cst.IfExp,
+        cst.If,
+        cst.While,
+        cst.DictElement,
+        cst.FormattedStringExpression,
+        cst.Decorator,
+        cst.Annotation,
+        cst.Raise,
+        cst.Assert,
+    }
+)
 
 
 def _is_other_target(tree: SyntaxTree, target: cst.BaseExpression) -> bool:
@@ -808,12 +862,11 @@ def _is_other_target(tree: SyntaxTree, target: cst.BaseExpression) -> bool:
     unpacking, an augmented assignment, ``del``, ``:=`` or a pattern."""
     node: cst.CSTNode = target
     parent = tree.parent.get(node)
-    while isinstance(parent, _TARGET_HOLDERS):
+    while type(parent) in _TARGET_HOLDERS:
         node, parent = parent, tree.parent.get(parent)
-    if isinstance(parent, cst.AsName):
+    parent_type = type(parent)
+    if parent_type is cst.AsName:
         return parent.name is node
-    if isinstance(parent, _TARGETED):
+    if parent_type in _TARGETED:
         return parent.target is node
-    if isinstance(parent, cst.Del):
-        return True
-    return isinstance(parent, (cst.MatchAs, cst.MatchStar, cst.MatchMapping))
+    return parent_type is cst.Del or parent_type in _PATTERN_CAPTURES

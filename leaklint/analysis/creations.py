@@ -13,7 +13,7 @@ import libcst as cst
 
 from leaklint.analysis.bindings import Bindings
 from leaklint.analysis.names import ImportTable, dotted_name
-from leaklint.analysis.tree import SyntaxTree, walk_scope
+from leaklint.analysis.tree import SyntaxTree
 
 if TYPE_CHECKING:
     from leaklint.analysis.project import ModuleView
@@ -217,8 +217,8 @@ class Creations:
             return self._returns[function]
         self._returns[function] = None
         found: Optional[Creation] = None
-        for node in walk_scope(function.body):
-            if not isinstance(node, cst.Return) or node.value is None:
+        for node in self._tree.scope_nodes(function.body).get(cst.Return, ()):
+            if node.value is None:
                 continue
             creation = self._fresh_creation(function, node.value)
             if creation is None or creation.kind not in _WRAPPED_KINDS or (found is not None and found.kind != creation.kind):

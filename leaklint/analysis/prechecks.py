@@ -47,6 +47,11 @@ _LEAVES = (ast.Name, ast.Constant, ast.alias, ast.Pass, ast.Break, ast.Continue)
 _child_fields_cache: Dict[type, Tuple[str, ...]] = {leaf: () for leaf in _LEAVES}
 
 
+# The only lists of nodes that may hold None: ``{**extra}``'s key, and the
+# default of a keyword-only parameter that has none.
+_LISTS_WITH_GAPS = frozenset({(ast.Dict, "keys"), (ast.arguments, "kw_defaults")})
+
+
 def _children(node: ast.AST, into: List[ast.AST]) -> None:
     """Append the child nodes of ``node`` to ``into`` (``ast.iter_child_nodes``
     without its generator and the fields that hold no node: this walk is most
@@ -58,7 +63,10 @@ def _children(node: ast.AST, into: List[ast.AST]) -> None:
     for field in fields:
         value = getattr(node, field, None)
         if type(value) is list:
-            into.extend(item for item in value if item is not None)
+            if (node_type, field) in _LISTS_WITH_GAPS:
+                into.extend(item for item in value if item is not None)
+            else:
+                into.extend(value)
         elif value is not None and isinstance(value, ast.AST):
             into.append(value)
 

@@ -123,6 +123,7 @@ class SyntaxTree:
         self._scopes: Dict[cst.CSTNode, cst.CSTNode] = {}
         self._test_contexts: Dict[FrozenSet[str], Dict[cst.CSTNode, bool]] = {}
         self._methods: Dict[cst.CSTNode, Optional[Tuple[cst.FunctionDef, cst.ClassDef, str]]] = {}
+        self._scope_nodes: Dict[cst.CSTNode, Dict[type, List[cst.CSTNode]]] = {}
         self._walk(frozenset(visited_types))
 
     def _walk(self, visited_types: frozenset) -> None:
@@ -283,11 +284,32 @@ class SyntaxTree:
             memo[passed] = answer
         return answer
 
+    def scope_nodes(self, root: cst.CSTNode) -> Dict[type, List[cst.CSTNode]]:
+        """The nodes of ``walk_scope(root)`` by their type.  A function's body
+        is asked about several times (does it yield? what does it return?
+        what does it await?): it is walked once, and each question reads the
+        types it cares about.  Do not change what it returns."""
+        found = self._scope_nodes.get(root)
+        if found is None:
+            found = self._scope_nodes[root] = {}
+            for node in walk_scope(root):
+                node_type = type(node)
+                nodes = found.get(node_type)
+                if nodes is None:
+                    found[node_type] = [node]
+                else:
+                    nodes.append(node)
+        return found
+
+    def yields(self, function: Optional[cst.FunctionDef]) -> bool:
+        """``function`` yields (in its own body, not in a nested one): a generator."""
+        return function is not None and cst.Yield in self.scope_nodes(function.body)
+
     def method_owner(self, function: cst.FunctionDef) -> Optional[cst.ClassDef]:
         """The class whose body defines ``function`` directly, if any."""
         block = self.parent.get(function)
         owner = self.parent.get(block) if block is not None else None
-        return owner if isinstance(owner, cst.ClassDef) else None
+        return owner if type(owner) is cst.ClassDef else None
 
     def self_name(self, function: cst.FunctionDef) -> Optional[str]:
         """The name a method uses for its instance (usually ``self``)."""
@@ -379,10 +401,3 @@ def walk_all(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
         node = stack.pop()
         yield node
         _append_children(node, stack)
-
-
-def is_generator(function: Optional[cst.FunctionDef]) -> bool:
-    """``function`` yields (in its own body, not in a nested one)."""
-    if function is None:
-        return False
-    return any(isinstance(node, cst.Yield) for node in walk_scope(function.body))

@@ -756,4 +756,3 @@ def _child_state(pid: Optional[int]) -> str:
     except (OSError, ValueError):
         return "not waited"
     return "exited, never waited (a zombie)" if exited is not None else "still running, not waited"
-
