@@ -52,7 +52,7 @@ from leaklint.deep import call_with_deep_stack
 from leaklint.finding import FileResult, Finding
 from leaklint.positions import positions
 from leaklint.registry import all_rules
-from leaklint.rule import Rule
+from leaklint.rule import HandleRule, Rule
 
 
 class SourceError(Exception):
@@ -425,14 +425,41 @@ def _run_rules(
         reported.append((type(rule), node, message, fix))
 
     dispatch: Dict[type, List] = {}
+    # The handle rules that judge what calls create, by the kind they judge:
+    # what a call creates is asked once for all of them, not once per rule.
+    by_kind: Dict[str, List[HandleRule]] = {}
     for rule_class in rules:
         if rule_class.modules and not facts.imports.imports_any(rule_class.modules) and not offered.intersection(rule_class.kinds):
             continue
         rule = rule_class(facts, reporter)
         for node_type, method_name in _visits(rule_class).items():
-            dispatch.setdefault(node_type, []).append((rule, getattr(rule, method_name)))
-
+            if node_type is cst.Call and _judges_creations(rule_class):
+                for kind in rule_class.kinds:
+                    by_kind.setdefault(kind, []).append(rule)
+            else:
+                dispatch.setdefault(node_type, []).append((rule, getattr(rule, method_name)))
+    handle_rules = list(dict.fromkeys(rule for rules_of_kind in by_kind.values() for rule in rules_of_kind))
     failed: Dict[Rule, str] = {}
+
+    def judge_creation(call: cst.Call) -> None:
+        try:
+            creation = facts.creation_of(call)
+        except Exception as error:  # the shared analysis failed every handle rule
+            for rule in handle_rules:
+                failed.setdefault(rule, f"internal error in {rule.code} ({rule.name}): {_one_line(error)}")
+            return
+        if creation is None:
+            return
+        for rule in by_kind.get(creation.kind, ()):
+            if rule in failed:
+                continue
+            try:
+                rule.check_handle(facts.handle(call), creation)
+            except Exception as error:  # one rule's bug must not cost the others
+                failed[rule] = f"internal error in {rule.code} ({rule.name}): {_one_line(error)}"
+
+    if by_kind:
+        dispatch.setdefault(cst.Call, []).append((None, judge_creation))
     try:
         for node in tree.visited:
             for rule, visit in dispatch.get(type(node), ()):
@@ -466,6 +493,12 @@ def _release(facts: FileFacts) -> None:
 @lru_cache(maxsize=None)
 def _visits(rule: Type[Rule]) -> Dict[type, str]:
     return rule.visited_types()
+
+
+def _judges_creations(rule: Type[Rule]) -> bool:
+    """A handle rule whose only business with a call is what it creates
+    (``HandleRule.visit_Call``, not one of its own)."""
+    return issubclass(rule, HandleRule) and rule.visit_Call is HandleRule.visit_Call
 
 
 def _findings(module: cst.Module, path: str, reported, text: str) -> List[Finding]:

@@ -152,6 +152,9 @@ class HandleRule(Rule):
     shared analysis of where that handle goes."""
 
     def visit_Call(self, node: cst.Call) -> None:
+        # The engine does the same for all the handle rules of a file at once
+        # (``engine._run_rules``: what a call creates is asked once); a rule
+        # that visits calls for more than that overrides this.
         creation = self.facts.creation_of(node)
         if creation is not None and creation.kind in self.kinds:
             self.check_handle(self.facts.handle(node), creation)

@@ -28,6 +28,7 @@ import pytest
 from leaklint import check_source
 from leaklint.cli import main
 from leaklint.registry import all_rules
+from leaklint.rule import HandleRule
 from tests.expectations import FIXTURES, ROOT, expected, fixture_files, standalone_fixture_files
 
 PYENV_ROOT = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
@@ -108,6 +109,31 @@ def test_a_crashing_rule_stops_only_itself(monkeypatch, code):
 
     for method in set(rule.visited_types().values()):
         monkeypatch.setattr(rule, method, crash)
+    crashed_somewhere = False
+    for path, clean in before.items():
+        result = check_source(path.read_bytes(), str(path))
+        assert result.error is None
+        assert result.findings == [finding for finding in clean.findings if finding.code != code]
+        if any(finding.code == code for finding in clean.findings):
+            assert result.rule_errors == [f"internal error in {code} ({rule.name}): RuntimeError: boom"]
+            crashed_somewhere = True
+        else:
+            assert all(code in error for error in result.rule_errors)
+    assert crashed_somewhere
+
+
+@pytest.mark.parametrize("code", [rule.code for rule in all_rules() if issubclass(rule, HandleRule)])
+def test_a_handle_rule_crashing_on_what_it_judges_stops_only_itself(monkeypatch, code):
+    """The engine asks what a call creates once for every handle rule, and
+    hands each the creations of its kinds: a rule that fails there still
+    costs no other rule its findings."""
+    rule = next(rule for rule in all_rules() if rule.code == code)
+    before = {path: check_source(path.read_bytes(), str(path)) for path in fixture_files()}
+
+    def crash(self, handle, creation):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(rule, "check_handle", crash)
     crashed_somewhere = False
     for path, clean in before.items():
         result = check_source(path.read_bytes(), str(path))
