@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -84,6 +85,7 @@ SCALING_MAX_GROWTH = 1.5  # the ratio at the largest N over the ratio at the sma
 SCALING_REPEATS = 7
 # A run this long is not repeated: the best of seven would only cost minutes.
 SCALING_REPEAT_BUDGET = 60.0
+_FINDING_LINE = re.compile(r"^.+:\d+:\d+: LL\d{3} ", re.MULTILINE)
 QUICK_SAMPLE = 10  # --quick checks every tenth file
 QUICK_SIZES = (100, 200, 400, 800)
 MIB = 1024 * 1024
@@ -229,8 +231,8 @@ def _measure_corpus(run: CorpusRun, jobs: int, quick: bool) -> None:
         print(f"  bare libcst.parse_module, again: {again['seconds']:.2f} s", flush=True)
         run.parse_seconds = sum(seconds for seconds, _ in run.parse_timings) / len(run.parse_timings)
         run.parse_cpu = sum(cpu for _, cpu in run.parse_timings) / len(run.parse_timings)
-    findings = outputs[0].decode("utf-8", "replace").strip().splitlines()
-    run.findings = len(findings) - 1 if findings else 0  # the last line is the summary
+    # ``path:line:column: LL101 ...``; the summary lines after them are not findings.
+    run.findings = len(_FINDING_LINE.findall(outputs[0].decode("utf-8", "replace")))
     run.identical = all(output == outputs[0] for output in outputs)
 
 
