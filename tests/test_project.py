@@ -448,6 +448,40 @@ def test_the_buffer_being_checked_is_its_own_summary(index):
     assert view.returned_handle("spawn_later") is None  # bound twice in the buffer: either
 
 
+def test_star_imports_in_a_cycle_cost_a_bounded_number_of_steps(tmp_path, monkeypatch):
+    """Six modules, each star-importing the five others (scipy's ``cobyqa``
+    has such a cycle): asking for a name none defines followed 24 hops along
+    every branch, 5**24 steps, minutes and gigabytes for one name.  A cycle
+    is cut where it closes, and one question follows at most _MAX_STEPS
+    references; what is defined is still found."""
+    modules = [f"m{number}" for number in range(6)]
+    files = {"pyproject.toml": "", "pkg/__init__.py": ""}
+    for module in modules:
+        stars = "".join(f"from .{other} import *\n" for other in modules if other != module)
+        files[f"pkg/{module}.py"] = stars + (
+            "import asyncio\ndef spawn(c):\n    return asyncio.create_task(c)\n" if module == "m5" else ""
+        )
+    files["pkg/user.py"] = "from .m0 import missing, spawn\n"
+    write_tree(tmp_path, files)
+    steps = 0
+    resolve = project_module.ModuleView._resolve
+
+    def counted(self, *args):
+        nonlocal steps
+        steps += 1
+        if steps > 100_000:
+            raise AssertionError("the resolution does not end")
+        return resolve(self, *args)
+
+    monkeypatch.setattr(project_module.ModuleView, "_resolve", counted)
+    view = ProjectIndex().view(tmp_path / "pkg/user.py")
+    steps = 0
+    assert view.resolve("missing") is None
+    # The budget, and the calls that find it spent on the way back out.
+    assert steps <= 2 * project_module._MAX_STEPS
+    assert view.returned_handle("spawn")[0].kind == TASK
+
+
 # -- layouts ------------------------------------------------------------------------
 
 

@@ -42,6 +42,11 @@ _PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 # to wrapper, base to base): far more than real code needs, and a bound on
 # anything circular that the visited sets do not catch.
 _MAX_HOPS = 24
+# How many references one question may follow in all.  Hops bound a chain;
+# a module that star-imports several others, each star-importing more, fans
+# out, and a cycle among them (scipy's ``cobyqa``) used to be followed to the
+# depth of 24 hops along every branch: minutes and gigabytes for one name.
+_MAX_STEPS = 512
 _MAX_WRAPPERS = 4  # wrappers of wrappers of ... a creation, across modules
 _MAX_ANCESTORS = 256  # classes looked at for one hierarchy
 
@@ -267,6 +272,10 @@ class ModuleView:
         # shared with other views.
         self._read_own = False
         self._exhausted = False
+        # The references being followed (a cycle is cut, and the answers it
+        # cut are not shared), and the steps left to the question asked.
+        self._following: Set[Tuple[Tuple[str, ...], str]] = set()
+        self._steps_left = _MAX_STEPS
         own = summary
         self._bound = set(own.names) | set(own.classes) | {name.partition(".")[0] for name in own.functions}
 
@@ -429,9 +438,12 @@ class ModuleView:
     # -- resolution ----------------------------------------------------------------
 
     def _resolve(self, ref: str, location: ModuleLocation, hops: int) -> Optional[Target]:
-        if hops <= 0:
+        if not self._following:
+            self._steps_left = _MAX_STEPS  # a new question
+        if hops <= 0 or self._steps_left <= 0:
             self._exhausted = True
             return None
+        self._steps_left -= 1
         full = self._absolute(ref, location)
         if full is None:
             return None
@@ -441,11 +453,16 @@ class ModuleView:
         if known is not None:
             self.dependencies.update(known[1])
             return known[0]
+        if key in self._following:
+            self._exhausted = True  # round a cycle: what it would find is being looked for already
+            return None
         outer, read_own, exhausted = self.dependencies, self._read_own, self._exhausted
         self.dependencies, self._read_own, self._exhausted = {}, False, False
+        self._following.add(key)
         try:
             target = self._resolve_absolute(full, location.roots, hops)
         finally:
+            self._following.discard(key)
             found, shareable = self.dependencies, not (self._read_own or self._exhausted)
             outer.update(found)
             self.dependencies = outer
