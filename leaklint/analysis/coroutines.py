@@ -667,10 +667,8 @@ class Coroutines:
         parent_type = type(parent)
         if parent_type in _READ_ONLY_PARENTS:
             return None  # most uses: ``self.x``, ``f(x)``, ``x + 1``
-        if parent_type is cst.Attribute and parent.value is ref and type(tree.parent.get(parent)) is not cst.Attribute:
-            # ``self.x`` read or assigned: the name itself is read.  (A longer
-            # chain may be the name an import binds: ``import a.b.c``.)
-            return None if type(tree.parent.get(parent)) is not cst.ImportAlias else (tree.enclosing_scope(ref), _Binding(_IMPORT, ref))
+        if parent_type is cst.Attribute and parent.value is ref and type(tree.parent.get(parent)) not in _IMPORTED_CHAIN:
+            return None  # ``self.x``, read or assigned: the name itself is read
         if (parent_type is cst.FunctionDef or parent_type is cst.ClassDef) and parent.name is ref:
             kind = _DEF if parent_type is cst.FunctionDef else _OTHER
             return tree.enclosing_scope(parent), _Binding(kind, parent)
@@ -819,15 +817,18 @@ def _is_import(tree: SyntaxTree, ref: cst.Name) -> bool:
     return type(parent) is cst.ImportAlias
 
 
+# The nodes that ``Coroutines._suspends`` may say yes to.
+_MAY_SUSPEND = (cst.Await, cst.Yield, cst.For, cst.With, cst.CompFor)
+
 # Sets of concrete node types, compared with ``type(node) in``: libcst's
 # classes are ABCs, and an ``isinstance`` that fails costs a call of
 # ``ABCMeta.__instancecheck__``, which these checks of every name's parent
 # made a tenth of a large module's analysis.
-# The nodes that ``Coroutines._suspends`` may say yes to.
-_MAY_SUSPEND = (cst.Await, cst.Yield, cst.For, cst.With, cst.CompFor)
 _TARGET_HOLDERS = frozenset({cst.Element, cst.StarredElement, cst.Tuple, cst.List})
 _TARGETED = frozenset({cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For, cst.CompFor})
 _PATTERN_CAPTURES = frozenset({cst.MatchAs, cst.MatchStar, cst.MatchMapping})
+# What may hold ``a.b`` when ``a`` is the name an import binds (``import a.b.c``).
+_IMPORTED_CHAIN = frozenset({cst.Attribute, cst.ImportAlias})
 # A name under one of these is read, never bound (``_binding`` asks these first).
 _READ_ONLY_PARENTS = frozenset(
     {
