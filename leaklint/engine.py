@@ -428,25 +428,29 @@ def _run_rules(
     # The handle rules that judge what calls create, by the kind they judge:
     # what a call creates is asked once for all of them, not once per rule.
     by_kind: Dict[str, List[HandleRule]] = {}
+    handle_rules: List[HandleRule] = []  # in the order of ``rules``
     for rule_class in rules:
         if rule_class.modules and not facts.imports.imports_any(rule_class.modules) and not offered.intersection(rule_class.kinds):
             continue
         rule = rule_class(facts, reporter)
         for node_type, method_name in _visits(rule_class).items():
             if node_type is cst.Call and _judges_creations(rule_class):
-                for kind in rule_class.kinds:
+                handle_rules.append(rule)
+                for kind in dict.fromkeys(rule.kinds):
                     by_kind.setdefault(kind, []).append(rule)
             else:
                 dispatch.setdefault(node_type, []).append((rule, getattr(rule, method_name)))
-    handle_rules = list(dict.fromkeys(rule for rules_of_kind in by_kind.values() for rule in rules_of_kind))
     failed: Dict[Rule, str] = {}
 
     def judge_creation(call: cst.Call) -> None:
         try:
             creation = facts.creation_of(call)
-        except Exception as error:  # the shared analysis failed every handle rule
-            for rule in handle_rules:
-                failed.setdefault(rule, f"internal error in {rule.code} ({rule.name}): {_one_line(error)}")
+        except Exception as error:
+            # As when each rule asked for itself: the first one still running
+            # fails, and the others know nothing of this call and go on.
+            running = [rule for rule in handle_rules if rule not in failed]
+            if running:
+                failed[running[0]] = f"internal error in {running[0].code} ({running[0].name}): {_one_line(error)}"
             return
         if creation is None:
             return

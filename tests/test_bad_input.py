@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
+import libcst as cst
 import pytest
 
 from leaklint import check_source
@@ -138,6 +139,31 @@ def test_a_crashing_rule_stops_only_itself(monkeypatch, code, make_it_crash):
         else:
             assert all(code in error for error in result.rule_errors)
     assert crashed_somewhere
+
+
+def test_the_shared_analysis_failing_on_one_call_costs_one_rule(monkeypatch):
+    """What a call creates is asked once for all the handle rules: when that
+    fails, one rule reports the failure (the first, as when each asked for
+    itself) and the others go on without that call, their findings kept."""
+    from leaklint.analysis import creations
+
+    judge = creations.Creations._creation_of
+
+    def failing_on_boom(self, call):
+        if isinstance(call.func, cst.Name) and call.func.value == "boom":
+            raise RuntimeError("bug in the shared analysis")
+        return judge(self, call)
+
+    source = (FIXTURES / "events" / "event_never_set.py").read_text(encoding="utf-8") + "\ndef _last_():\n    boom()\n"
+    clean = check_source(source, "x.py", precheck=False)
+    assert clean.findings and not clean.rule_errors
+    monkeypatch.setattr(creations.Creations, "_creation_of", failing_on_boom)
+    result = check_source(source, "x.py", precheck=False)
+    assert len(result.rule_errors) == 1, result.rule_errors
+    blamed = result.rule_errors[0].split()[3]  # internal error in LLxxx (name): ...
+    assert result.rule_errors[0].endswith("): RuntimeError: bug in the shared analysis")
+    assert result.findings == [finding for finding in clean.findings if finding.code != blamed]
+    assert any(finding.code != blamed for finding in result.findings)
 
 
 def test_a_crashing_rule_in_the_command(monkeypatch, tmp_path):

@@ -101,3 +101,30 @@ def test_work_per_node_stays_flat_as_the_module_grows(generate, monkeypatch):
     # Eight times the code may cost eight times the work, not more: allow a
     # little for the few answers that depend on nesting, not on size.
     assert large <= small * 1.25, f"{small:.2f} lookups per node at 250, {large:.2f} at 2000"
+
+
+def test_a_chain_of_coroutines_each_awaiting_the_next_twice_is_judged_once_per_function(monkeypatch):
+    """Whether a task's coroutine ever suspends follows what it awaits: each
+    function is judged once, however many paths lead to it (2 ** 30 here)."""
+    from leaklint.analysis.coroutines import Coroutines
+
+    depth = 30
+    lines = ["import asyncio", "class Service:", "    async def _work(self):", "        await self._h0()"]
+    for level in range(depth):
+        lines += [f"    async def _h{level}(self):", f"        await self._h{level + 1}()", f"        await self._h{level + 1}()"]
+    lines += [f"    async def _h{depth}(self):", "        return 1", "    def start(self):", "        asyncio.create_task(self._work())"]
+    asked = 0
+    never_suspends = Coroutines.never_suspends
+
+    def counted(self, expr):
+        nonlocal asked
+        asked += 1
+        if asked > 10_000:
+            raise AssertionError("judged along every path")
+        return never_suspends(self, expr)
+
+    monkeypatch.setattr(Coroutines, "never_suspends", counted)
+    result = check_source("\n".join(lines) + "\n")
+    assert result.error is None and result.rule_errors == []
+    assert asked <= 4 * (depth + 2)
+    assert result.findings == []  # nothing in the chain suspends: the dropped task loses nothing

@@ -167,6 +167,7 @@ class Coroutines:
         self._attribute_bindings: Dict[str, Tuple[Dict[cst.ClassDef, List[_Binding]], bool]] = {}
         self._function_answers: Dict[cst.FunctionDef, Optional[bool]] = {}
         self._suspension_asked: Set[cst.FunctionDef] = set()  # a coroutine awaiting itself has no answer
+        self._never_suspending: Dict[cst.FunctionDef, bool] = {}
         self._instance_classes: Dict[Tuple[cst.CSTNode, Optional[str]], Optional[cst.ClassDef]] = {}
 
     # -- the questions ------------------------------------------------------------
@@ -219,12 +220,21 @@ class Coroutines:
             return self._project_method_never_suspends(expr.func)
         if function.asynchronous is None or _is_placeholder(function) or function in self._suspension_asked:
             return False  # an empty body is a hook: what runs is someone's override
+        known = self._never_suspending.get(function)
+        if known is not None:
+            return known
+        # Once per function: coroutines that each await the next twice were
+        # followed along every path, 2 ** depth of them.  (A function met
+        # again while it is being looked at may suspend, whoever asked first:
+        # the answers of a cycle do not depend on where it is entered.)
         self._suspension_asked.add(function)
         try:
             own = self._tree.scope_nodes(function.body)
-            return not any(self._suspends(node) for kind in _MAY_SUSPEND for node in own.get(kind, ()))
+            answer = not any(self._suspends(node) for kind in _MAY_SUSPEND for node in own.get(kind, ()))
         finally:
             self._suspension_asked.discard(function)
+        self._never_suspending[function] = answer
+        return answer
 
     def waits_to_be_cancelled(self, expr: cst.BaseExpression) -> bool:
         """``expr`` calls one ``async def`` of the module that does nothing
@@ -817,8 +827,10 @@ def _is_import(tree: SyntaxTree, ref: cst.Name) -> bool:
     return type(parent) is cst.ImportAlias
 
 
-# The nodes that ``Coroutines._suspends`` may say yes to.
-_MAY_SUSPEND = (cst.Await, cst.Yield, cst.For, cst.With, cst.CompFor)
+# The nodes that ``Coroutines._suspends`` may say yes to, the ones it answers
+# without looking elsewhere first: an ``await`` is followed into what it
+# awaits, so a body with an ``async with`` is known to suspend before any.
+_MAY_SUSPEND = (cst.Yield, cst.For, cst.With, cst.CompFor, cst.Await)
 
 # Sets of concrete node types, compared with ``type(node) in``: libcst's
 # classes are ABCs, and an ``isinstance`` that fails costs a call of
