@@ -450,7 +450,7 @@ def _run_rules(
             # fails, and the others know nothing of this call and go on.
             running = [rule for rule in handle_rules if rule not in failed]
             if running:
-                failed[running[0]] = f"internal error in {running[0].code} ({running[0].name}): {_one_line(error)}"
+                failed[running[0]] = _rule_error(running[0], error)
             return
         if creation is None:
             return
@@ -460,7 +460,7 @@ def _run_rules(
             try:
                 rule.check_handle(facts.handle(call), creation)
             except Exception as error:  # one rule's bug must not cost the others
-                failed[rule] = f"internal error in {rule.code} ({rule.name}): {_one_line(error)}"
+                failed[rule] = _rule_error(rule, error)
 
     if by_kind:
         dispatch.setdefault(cst.Call, []).append((None, judge_creation))
@@ -472,7 +472,7 @@ def _run_rules(
                 try:
                     visit(node)
                 except Exception as error:  # one rule's bug must not cost the others
-                    failed[rule] = f"internal error in {rule.code} ({rule.name}): {_one_line(error)}"
+                    failed[rule] = _rule_error(rule, error)
         result.rule_errors = list(failed.values())
         result.findings = _findings(module, result.path, reported, text)
     finally:
@@ -497,6 +497,10 @@ def _release(facts: FileFacts) -> None:
 @lru_cache(maxsize=None)
 def _visits(rule: Type[Rule]) -> Dict[type, str]:
     return rule.visited_types()
+
+
+def _rule_error(rule: Rule, error: Exception) -> str:
+    return f"internal error in {rule.code} ({rule.name}): {_one_line(error)}"
 
 
 def _judges_creations(rule: Type[Rule]) -> bool:
